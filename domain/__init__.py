@@ -1,0 +1,1 @@
+"""The trial's language: the participant aggregate, its events and the clinical rules."""

@@ -1,0 +1,1 @@
+"""Configuration, PostgreSQL (or the embedded server) and the one composition root."""

@@ -1,0 +1,1 @@
+"""Read models built from the participant events, with exactly-once tracking."""
