@@ -1,0 +1,302 @@
+"""What the record says about a participant: every score and outcome derived from its events.
+
+Pure functions of a ``Participant`` (rebuilt from its stream) and a reference instant, so the same
+code serves the current view, the ``atVersion`` / ``asOf`` views and the read models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from domain.inputs import (
+    ScreeningDetails,
+    VisitScore,
+    crs_signs,
+    gvhd_stages,
+    icans_signs,
+    parse_date,
+    parse_instant,
+)
+from domain.participant import Participant
+from domain.rules import RULES_VERSION
+from domain.rules.assessment import Assessment, DataQuery
+from domain.rules.bilag import bilag_score
+from domain.rules.damage import sdi_total
+from domain.rules.endpoints import Verdict, VisitContext, evaluate_all
+from domain.rules.safety import (
+    ae_data_queries,
+    is_serious,
+    reporting_overdue,
+    sae_reporting_due,
+)
+from domain.rules.schedule import in_window, study_day, target_date
+from domain.rules.sledai import clinical_sledai, selena_sledai, sledai_2k, visit_lab_queries
+from domain.rules.toxicity import (
+    crs_data_queries,
+    crs_grade,
+    icans_data_queries,
+    icans_grade,
+    magic_grade,
+)
+from domain.vocabulary import (
+    FOLLOW_UP_VISITS,
+    AeCategory,
+    ChronicGvhdSeverity,
+    ParticipantStatus,
+    Relatedness,
+    SeriousCriterion,
+    Sex,
+    Visit,
+)
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    code: str
+    met: bool | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class EligibilityView:
+    eligible: bool
+    criteria: tuple[CriterionView, ...]
+    sledai_2k: int
+    eular_acr_score: int
+    creatinine_clearance: float | None
+    rules_version: str
+    data_queries: tuple[DataQuery, ...]
+
+
+@dataclass(frozen=True)
+class VisitView:
+    visit: Visit
+    visit_date: date
+    in_window: bool
+    sledai_2k: int
+    selena_sledai: int
+    clinical_sledai: int
+    bilag_score: int
+    pga: float
+    sdi: int | None
+    egfr: float | None
+    outcomes: dict[str, Verdict]
+    corrected: bool
+    rules_version: str
+    data_queries: tuple[DataQuery, ...]
+
+
+@dataclass(frozen=True)
+class AdverseEventView:
+    ae_id: str
+    term: str
+    category: AeCategory
+    onset_on: date
+    ctcae_grade: int
+    serious: bool
+    serious_criteria: tuple[SeriousCriterion, ...]
+    relatedness: Relatedness
+    crs_grade: int | None
+    icans_grade: int | None
+    acute_gvhd_grade: int | None
+    chronic_gvhd_severity: ChronicGvhdSeverity | None
+    resolved_on: date | None
+    aware_at: datetime
+    reported_to_sponsor_at: datetime | None
+    reporting_due_at: datetime | None
+    reporting_overdue: bool
+    days_from_infusion: int | None
+    data_queries: tuple[DataQuery, ...]
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    id: UUID
+    subject_id: str
+    site: str
+    status: ParticipantStatus
+    version: int
+    sex: Sex
+    age_at_consent: int
+    date_of_birth: date
+    initials: str | None
+    eligibility: EligibilityView | None
+    infused_at: datetime | None
+    visits: tuple[VisitView, ...]
+    adverse_events: tuple[AdverseEventView, ...]
+    withdrawn_on: date | None
+    withdrawal_reason: str | None
+    as_of: datetime | None = None
+
+
+def participant_view(
+    participant: Participant, reference: datetime, as_of: datetime | None = None
+) -> ParticipantView:
+    """The participant as the record stands, with derived values; ``reference`` is 'now'."""
+    consent = participant.consent
+    withdrawal = participant.withdrawal
+    infused_at = None if participant.infusion is None else participant.infusion["infused_at"]
+    return ParticipantView(
+        id=participant.id,
+        subject_id=participant.subject_id,
+        site=participant.site,
+        status=participant.status,
+        version=participant.version,
+        sex=consent.sex,
+        age_at_consent=consent.age_at_consent,
+        date_of_birth=consent.date_of_birth,
+        initials=consent.initials,
+        eligibility=eligibility_view(participant),
+        infused_at=parse_instant(infused_at),
+        visits=tuple(
+            visit_view(participant, visit)
+            for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
+            if visit in participant.visits
+        ),
+        adverse_events=tuple(
+            adverse_event_view(participant, ae_id, reference)
+            for ae_id in participant.adverse_events
+        ),
+        withdrawn_on=None if withdrawal is None else parse_date(withdrawal["withdrawn_on"]),
+        withdrawal_reason=None if withdrawal is None else withdrawal["reason"],
+        as_of=as_of,
+    )
+
+
+def eligibility_view(participant: Participant) -> EligibilityView | None:
+    """The latest screening's decision, as recorded with the rules version that made it."""
+    if not participant.screenings:
+        return None
+    latest = participant.screenings[-1]
+    result = latest["result"]
+    return EligibilityView(
+        eligible=result["eligible"],
+        criteria=tuple(CriterionView(**criterion) for criterion in result["criteria"]),
+        sledai_2k=result["sledai_2k"],
+        eular_acr_score=result["eular_acr_score"],
+        creatinine_clearance=result["creatinine_clearance"],
+        rules_version=latest.get("rules_version", RULES_VERSION),
+        data_queries=tuple(DataQuery(**query) for query in result["data_queries"]),
+    )
+
+
+def _score(participant: Participant, visit: Visit) -> VisitScore | None:
+    recorded = participant.visits.get(visit)
+    return None if recorded is None else VisitScore.from_payload(recorded.score)
+
+
+def _assessment(participant: Participant, score: VisitScore) -> Assessment:
+    consent = participant.consent
+    return score.to_assessment(score.effective_egfr(consent.date_of_birth, consent.sex))
+
+
+def sri_baseline(participant: Participant) -> Assessment | None:
+    """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
+    baseline = _score(participant, Visit.BASELINE)
+    if baseline is not None:
+        return _assessment(participant, baseline)
+    if not participant.screenings:
+        return None
+    screening = ScreeningDetails.from_payload(participant.screenings[-1]["screening"])
+    return screening.to_assessment()
+
+
+def visit_context(participant: Participant, visit: Visit) -> VisitContext:
+    """Everything the endpoint rules need about ``visit``, scored or not."""
+    baseline = sri_baseline(participant)
+    current_score = _score(participant, visit)
+    current = None if current_score is None else _assessment(participant, current_score)
+    if visit is Visit.BASELINE:
+        return VisitContext(visit, current, baseline, baseline, False, False)
+    earlier = FOLLOW_UP_VISITS[: FOLLOW_UP_VISITS.index(visit)]
+    earlier_scores = [s for v in earlier if (s := _score(participant, v)) is not None]
+    previous = _assessment(participant, earlier_scores[-1]) if earlier_scores else baseline
+    withdrawn = False
+    if participant.withdrawal is not None and participant.infusion_date is not None:
+        withdrawn_on = date.fromisoformat(participant.withdrawal["withdrawn_on"])
+        withdrawn = withdrawn_on <= target_date(visit, participant.infusion_date)
+    rescue_earlier = any(score.rescue_therapy for score in earlier_scores)
+    return VisitContext(visit, current, baseline, previous, withdrawn, rescue_earlier)
+
+
+def visit_outcomes(participant: Participant, visit: Visit) -> dict[str, Verdict]:
+    """Every endpoint's outcome at ``visit`` (also for a visit not scored)."""
+    return evaluate_all(visit_context(participant, visit))
+
+
+def visit_view(participant: Participant, visit: Visit) -> VisitView:
+    recorded = participant.visits[visit]
+    score = VisitScore.from_payload(recorded.score)
+    assessment = _assessment(participant, score)
+    infusion_day = participant.infusion_date
+    return VisitView(
+        visit=visit,
+        visit_date=score.visit_date,
+        in_window=(
+            visit is Visit.BASELINE
+            or infusion_day is None
+            or in_window(visit, score.visit_date, infusion_day)
+        ),
+        sledai_2k=sledai_2k(score.sledai),
+        selena_sledai=selena_sledai(
+            score.sledai, score.arthritis_joint_count, score.proteinuria_new_or_increased
+        ),
+        clinical_sledai=clinical_sledai(score.sledai),
+        bilag_score=bilag_score(score.bilag),
+        pga=score.pga_tenths / 10,
+        sdi=None if score.sdi_items is None else sdi_total(score.sdi_items),
+        egfr=assessment.egfr,
+        outcomes=visit_outcomes(participant, visit),
+        corrected=recorded.corrected,
+        rules_version=RULES_VERSION,
+        data_queries=tuple(visit_lab_queries(score.sledai, score.upcr_g_per_g)),
+    )
+
+
+def adverse_event_view(
+    participant: Participant, ae_id: str, reference: datetime
+) -> AdverseEventView:
+    """An AE's latest state with its derived grades and its SAE reporting clock."""
+    state: dict[str, Any] = participant.adverse_events[ae_id].current
+    grade = int(state["ctcae_grade"])
+    criteria = tuple(SeriousCriterion(c) for c in state["serious"])
+    serious = is_serious(criteria)
+    aware_at = datetime.fromisoformat(state["aware_at"])
+    reported = parse_instant(state.get("reported_to_sponsor_at"))
+    due = sae_reporting_due(aware_at, serious)
+    onset = date.fromisoformat(state["onset_on"])
+    crs = crs_signs(state["crs"])
+    icans = icans_signs(state["icans"])
+    gvhd = gvhd_stages(state["acute_gvhd"])
+    queries = ae_data_queries(grade, serious)
+    queries += crs_data_queries(crs) if crs else []
+    queries += icans_data_queries(icans) if icans else []
+    chronic = state["chronic_gvhd"]
+    return AdverseEventView(
+        ae_id=ae_id,
+        term=state["term"],
+        category=AeCategory(state["category"]),
+        onset_on=onset,
+        ctcae_grade=grade,
+        serious=serious,
+        serious_criteria=criteria,
+        relatedness=Relatedness(state["relatedness"]),
+        crs_grade=None if crs is None else crs_grade(crs, grade),
+        icans_grade=None if icans is None else icans_grade(icans, grade),
+        acute_gvhd_grade=None if gvhd is None else magic_grade(gvhd),
+        chronic_gvhd_severity=None if chronic is None else ChronicGvhdSeverity(chronic),
+        resolved_on=parse_date(state.get("resolved_on")),
+        aware_at=aware_at,
+        reported_to_sponsor_at=reported,
+        reporting_due_at=due,
+        reporting_overdue=reporting_overdue(due, reported, reference),
+        days_from_infusion=(
+            None
+            if participant.infusion_date is None
+            else study_day(participant.infusion_date, onset)
+        ),
+        data_queries=tuple(queries),
+    )
