@@ -1,0 +1,103 @@
+"""The ``trial`` command line: serve, token, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from domain.vocabulary import Role
+from infra.bootstrap import ConfigurationError, bootstrap, jwt_secret
+from infra.config import Settings
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so that the
+    # service (and the embedded database) is closed below instead of the process dying first.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    service = bootstrap(settings)
+    where = "the embedded PostgreSQL" if service.embedded else "TRIAL_DATABASE_URL"
+    logging.getLogger("trial").info(
+        "serving on http://%s:%s/graphql (%s)", args.host, args.port, where
+    )
+    try:
+        uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
+    finally:
+        service.close()
+    return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def token(args: argparse.Namespace, settings: Settings) -> int:
+    from api.auth import issue_token
+
+    role = Role(args.role)
+    secret = jwt_secret(settings)
+    print(
+        issue_token(
+            secret,
+            role,
+            subject=args.sub or f"{role.value.lower()}-1",
+            site=args.site,
+            lifetime=timedelta(hours=args.hours),
+        )
+    )
+    return 0
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    from infra.demo import record_demo_study
+
+    service = bootstrap(settings)
+    try:
+        summary = record_demo_study(service.app, seed=args.seed)
+    finally:
+        service.close()
+    print(summary)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="trial", description="CHT101 trial data backend")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="serve the GraphQL API")
+    serve_cmd.add_argument("--host", default="127.0.0.1")
+    serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.set_defaults(run=serve)
+
+    token_cmd = commands.add_parser("token", help="print a signed JWT for the configured secret")
+    token_cmd.add_argument("--role", required=True, choices=[role.value for role in Role])
+    token_cmd.add_argument("--site", help="site code (required for SITE_STAFF, INVESTIGATOR)")
+    token_cmd.add_argument("--sub", help="user id (default: <role>-1)")
+    token_cmd.add_argument("--hours", type=float, default=12.0, help="lifetime (default 12)")
+    token_cmd.set_defaults(run=token)
+
+    demo_cmd = commands.add_parser("demo", help="record a synthetic 15-participant study")
+    demo_cmd.add_argument("--seed", type=int, default=101)
+    demo_cmd.set_defaults(run=demo)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args, Settings.from_env()))
+    except ConfigurationError as error:
+        print(f"trial: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

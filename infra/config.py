@@ -1,0 +1,49 @@
+"""Configuration from the environment, read once by the composition root."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.rules.schedule import DEFAULT_TIME_ZONE
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with; see the README's Configuration section."""
+
+    database_url: str | None
+    data_dir: Path
+    jwt_secret: str | None
+    time_zone: str
+    environment: str
+    introspection: bool
+    allowed_origins: tuple[str, ...]
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        environment = env.get("TRIAL_ENV", "development").strip().lower()
+        introspection = env.get("TRIAL_INTROSPECTION")
+        origins = env.get("TRIAL_ALLOWED_ORIGINS", "http://localhost,http://127.0.0.1")
+        return cls(
+            database_url=env.get("TRIAL_DATABASE_URL") or None,
+            data_dir=Path(env.get("TRIAL_DATA_DIR") or DEFAULT_DATA_DIR),
+            jwt_secret=env.get("TRIAL_JWT_SECRET") or None,
+            time_zone=env.get("TRIAL_TIME_ZONE") or DEFAULT_TIME_ZONE,
+            environment=environment,
+            introspection=(
+                environment != "production"
+                if introspection is None
+                else introspection.strip().lower() in ("1", "true", "yes", "on")
+            ),
+            allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        )
