@@ -1,0 +1,26 @@
+"""The Docker deployment files stay consistent with the service's configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_compose_file_configures_the_service_through_the_database_url() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+    api = compose["services"]["api"]
+    db = compose["services"]["db"]
+
+    assert api["environment"]["TRIAL_DATABASE_URL"].startswith("postgresql://trial:trial@db:5432/")
+    assert db["environment"]["POSTGRES_DB"] in api["environment"]["TRIAL_DATABASE_URL"]
+    assert api["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_dockerfile_serves_the_api_on_all_interfaces() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+
+    assert 'CMD ["trial", "serve", "--host", "0.0.0.0", "--port", "8000"]' in dockerfile
