@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UnsetType
 
+from api.auth import Unauthenticated
 from api.context import Context
+from api.errors import UNAVAILABLE
+from api.notifications import ReadModelHub
 from api.schema import build_schema
 from infra.bootstrap import Service
+from projections.participant_status import ParticipantStatus
 
 
 class TrialGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the trial's context."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: Service, hub: ReadModelHub) -> None:
         super().__init__(
             build_schema(introspection=service.settings.introspection),
             graphql_ide="graphiql" if not service.settings.production else None,
@@ -28,23 +37,54 @@ class TrialGraphQL(GraphQL[Context, None]):
             allowed_origins=service.settings.allowed_origins,
         )
         self.service = service
+        self.hub = hub
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
-        return Context(self.service, request.headers.get("authorization"))
+        return Context(self.service, request.headers.get("authorization"), self.hub)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Refuse (close 4403) a connection_init without a valid bearer token."""
+        try:
+            context.principal  # noqa: B018 - verifying the token is the point
+        except Unauthenticated as error:
+            raise ConnectionRejectionError({"code": error.code}) from error
+        return UnsetType()  # acknowledge without a payload
 
 
 def create_app(service: Service) -> Starlette:
     """The web application for one built service."""
-    graphql = TrialGraphQL(service)
+    schema = service.read_models[ParticipantStatus.name].datastore.schema
+    hub = ReadModelHub(service.database_url, schema)
+    graphql = TrialGraphQL(service, hub)
 
     async def health(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        """Liveness plus, per read model, its position, the head position and the lag."""
+        try:
+            lags = await anyio.to_thread.run_sync(service.read_models.lags)
+        except UNAVAILABLE:
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        projections = [
+            {"name": lag.projection, "position": lag.position, "head": lag.head, "lag": lag.lag}
+            for lag in lags
+        ]
+        return JSONResponse({"status": "ok", "projections": projections})
 
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
     ]
-    return Starlette(routes=routes)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await hub.start()  # one listening connection for this process's subscriptions
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.hub = hub
+    return app

@@ -12,7 +12,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult
+from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 
 from domain.errors import TrialError
 
@@ -73,6 +73,15 @@ class ErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
-            result.errors = [with_code(error) for error in result.errors]
+        _with_codes(self.execution_context.result)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        # Over WebSocket each result (a subscription's push, a query's answer) is sent before
+        # the operation ends, so it is mapped here; mapping twice changes nothing.
+        _with_codes(result)
+        yield
+
+
+def _with_codes(result: object) -> None:
+    if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
+        result.errors = [with_code(error) for error in result.errors]

@@ -6,7 +6,7 @@ code serves the current view, the ``atVersion`` / ``asOf`` views and the read mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -300,3 +300,15 @@ def adverse_event_view(
         ),
         data_queries=tuple(queries),
     )
+
+
+def adverse_event_at(event: AdverseEventView, reference: datetime) -> AdverseEventView:
+    """The AE with its overdue flag as it reads at ``reference`` (stored views are re-read)."""
+    overdue = reporting_overdue(event.reporting_due_at, event.reported_to_sponsor_at, reference)
+    return replace(event, reporting_overdue=overdue)
+
+
+def participant_at(view: ParticipantView, reference: datetime) -> ParticipantView:
+    """The participant view with every AE's reporting clock read at ``reference``."""
+    events = tuple(adverse_event_at(event, reference) for event in view.adverse_events)
+    return replace(view, adverse_events=events)

@@ -14,6 +14,7 @@ from psycopg import sql
 from domain.application import TrialApplication, utc_now
 from infra.config import Settings
 from infra.database import EmbeddedPostgres, eventsourcing_env
+from projections.runner import Projector, ReadModels
 
 RECORDER_TOPIC = "infra.recorder:TrialRecorder"
 JWT_SECRET_FILE = "jwt-secret"
@@ -29,10 +30,19 @@ class Service:
 
     settings: Settings
     database_url: str
+    env: dict[str, str]
     app: TrialApplication
+    read_models: ReadModels
     jwt_secret: str
     embedded: EmbeddedPostgres | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start_projector(self) -> Projector:
+        """Run every projection in this process until ``close``."""
+        projector = Projector(self.env)
+        projector.start()
+        self.closers.append(projector.stop)
+        return projector
 
     def close(self) -> None:
         for closer in reversed(self.closers):
@@ -57,16 +67,18 @@ def bootstrap(
     try:
         env = eventsourcing_env(database_url)
         env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPIC
+        schema = schema or settings.database_schema
         if schema:
             create_schema(database_url, schema)
             env["POSTGRES_SCHEMA"] = schema
         app = TrialApplication(env, clock=clock, time_zone=settings.time_zone)
+        read_models = ReadModels(app)
         secret = jwt_secret(settings)
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Service(settings, database_url, app, secret, embedded)
+    return Service(settings, database_url, env, app, read_models, secret, embedded)
 
 
 def create_schema(database_url: str, schema: str) -> None:

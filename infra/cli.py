@@ -6,6 +6,7 @@ import argparse
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         "serving on http://%s:%s/graphql (%s)", args.host, args.port, where
     )
     try:
+        if args.projector:
+            service.start_projector()
         uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
     finally:
         service.close()
@@ -36,6 +39,38 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def project(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the projections in this process only (API processes then use --no-projector)."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    service = bootstrap(settings)
+    try:
+        service.start_projector().run_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.close()
+    return 0
+
+
+def rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild read models from the first event beside the live ones, then swap them in."""
+    from projections.runner import PROJECTIONS
+    from projections.runner import rebuild as rebuild_read_model
+
+    names = [args.name] if args.name else [p.name for p in PROJECTIONS]
+    service = bootstrap(settings)
+    try:
+        for name in names:
+            started = time.perf_counter()
+            events = rebuild_read_model(service.app, name)
+            seconds = time.perf_counter() - started
+            rate = events / seconds if seconds else 0.0
+            print(f"{name}: rebuilt from {events} events in {seconds:.2f} s ({rate:,.0f}/s)")
+    finally:
+        service.close()
+    return 0
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,7 +109,22 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="serve the GraphQL API")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument(
+        "--no-projector",
+        dest="projector",
+        action="store_false",
+        help="do not run the projections here (run `trial project` elsewhere)",
+    )
     serve_cmd.set_defaults(run=serve)
+
+    project_cmd = commands.add_parser("project", help="run the projections only")
+    project_cmd.set_defaults(run=project)
+
+    rebuild_cmd = commands.add_parser("rebuild", help="rebuild read models from the events")
+    rebuild_cmd.add_argument(
+        "name", nargs="?", help="participant_status, study_summary or safety_ledger (default: all)"
+    )
+    rebuild_cmd.set_defaults(run=rebuild)
 
     token_cmd = commands.add_parser("token", help="print a signed JWT for the configured secret")
     token_cmd.add_argument("--role", required=True, choices=[role.value for role in Role])

@@ -23,6 +23,7 @@ class Settings:
     environment: str
     introspection: bool
     allowed_origins: tuple[str, ...]
+    database_schema: str | None = None  # a PostgreSQL schema other than the URL's default
 
     @property
     def production(self) -> bool:
@@ -46,4 +47,5 @@ class Settings:
                 else introspection.strip().lower() in ("1", "true", "yes", "on")
             ),
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+            database_schema=env.get("TRIAL_DATABASE_SCHEMA") or None,
         )

@@ -24,6 +24,15 @@ from domain.application import CommandReceipt, EventAudit, EventLogEntry
 LOG_TABLE = "trial_event_log"
 
 
+def _audits(audit: Any, count: int) -> list[EventAudit]:
+    """One audit per stored event: the command's audit for all of them, or one each."""
+    if isinstance(audit, EventAudit):
+        return [audit] * count
+    if isinstance(audit, list) and all(isinstance(item, EventAudit) for item in audit):
+        return audit
+    return []
+
+
 class TrialRecorder(PostgresApplicationRecorder):
     """Records events and their log rows atomically; answers the log's lookups."""
 
@@ -77,10 +86,12 @@ class TrialRecorder(PostgresApplicationRecorder):
     ) -> None:
         # Checked before anything is inserted, where raising rolls the transaction back: the
         # base class swallows errors raised after its INSERT until the transaction has ended.
-        if stored_events and not isinstance(kwargs.get("audit"), EventAudit):
+        if stored_events and len(_audits(kwargs.get("audit"), len(stored_events))) != len(
+            stored_events
+        ):
             raise ProgrammingError(
-                "events are saved with their audit (save(..., audit=EventAudit(...))), so that"
-                " each one gets its event-log row"
+                "events are saved with their audit (save(..., audit=EventAudit(...)), or one"
+                " EventAudit per event), so that each one gets its event-log row"
             )
         super()._insert_events(curs, stored_events, **kwargs)
 
@@ -91,7 +102,7 @@ class TrialRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        audit: EventAudit = kwargs["audit"]
+        audits = _audits(kwargs["audit"], len(stored_events))
         if positions is None:
             return positions
         # Taken after the EXCLUSIVE lock on the events table: recorded times follow commit order.
@@ -99,7 +110,6 @@ class TrialRecorder(PostgresApplicationRecorder):
         row = curs.fetchone()
         assert row is not None
         recorded_at: datetime = row["now"]
-        count = len(stored_events)
         curs.execute(
             self._insert_log,
             (
@@ -107,16 +117,17 @@ class TrialRecorder(PostgresApplicationRecorder):
                 [event.originator_id for event in stored_events],
                 [event.originator_version for event in stored_events],
                 [event.topic.rsplit(".", 1)[-1] for event in stored_events],
-                [recorded_at] * count,
-                [audit.actor] * count,
-                [audit.actor_role] * count,
-                [audit.actor_site] * count,
-                [audit.reason] * count,
-                [audit.idempotency_key] * count,
-                [audit.command_digest] * count,
+                [recorded_at] * len(audits),
+                [audit.actor for audit in audits],
+                [audit.actor_role for audit in audits],
+                [audit.actor_site for audit in audits],
+                [audit.reason for audit in audits],
+                [audit.idempotency_key for audit in audits],
+                [audit.command_digest for audit in audits],
             ),
         )
-        audit.recorded_at = recorded_at
+        for audit in audits:
+            audit.recorded_at = recorded_at
         return positions
 
     def find_command(self, idempotency_key: str) -> CommandReceipt | None:
@@ -144,6 +155,16 @@ class TrialRecorder(PostgresApplicationRecorder):
             curs.execute(statement, (participant_id, instant))
             row = curs.fetchone()
         return None if row is None else int(row["version"])
+
+    def position_at(self, instant: datetime) -> int:
+        """The last position recorded at or before ``instant`` (0 when none was)."""
+        statement = SQL(
+            "SELECT max(position) AS position FROM {schema}.{log} WHERE recorded_at <= %s"
+        ).format(schema=Identifier(self.datastore.schema), log=Identifier(LOG_TABLE))
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (instant,))
+            row = curs.fetchone()
+        return 0 if row is None or row["position"] is None else int(row["position"])
 
     def log_entries(self, participant_id: UUID) -> list[EventLogEntry]:
         statement = self._select_log + SQL(" WHERE participant_id = %s ORDER BY version")

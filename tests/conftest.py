@@ -77,5 +77,6 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
 @pytest.fixture
 def service(database_url: str, schema: str, tmp_path: Path) -> Iterator[Service]:
     built = bootstrap(settings_for(database_url, tmp_path), schema=schema)
+    built.start_projector()
     yield built
     built.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -393,6 +394,7 @@ class KeptAliveClient(GraphQLClient):
 def serving(database_url: str, schema: str, data_dir: Path) -> Iterator[GraphQLClient]:
     """A service bootstrapped on ``schema`` and served over HTTP until the block ends."""
     service = bootstrap(settings_for(database_url, data_dir), schema=schema)
+    service.start_projector()
     server = RunningServer(service)
     client = KeptAliveClient(server.url, service.jwt_secret)
     try:
@@ -450,3 +452,15 @@ def shared_service(database_url: str, data_dir: Path) -> Iterator[Shared]:
     """A service on a schema of its own, served over HTTP, for a module-scoped fixture."""
     with scratch_schema(database_url) as schema, serving(database_url, schema, data_dir) as client:
         yield Shared(client, database_url, schema, count(100))
+
+
+def projected(graphql_url: str, timeout: float = 10.0) -> None:
+    """Wait until /health shows every read model at the head (lists read the read models)."""
+    health = graphql_url.removesuffix("/graphql") + "/health"
+    deadline = time.monotonic() + timeout
+    while True:
+        projections = httpx.get(health, timeout=5).json()["projections"]
+        if all(p["lag"] == 0 for p in projections):
+            return
+        assert time.monotonic() < deadline, f"read models still behind: {projections}"
+        time.sleep(0.01)

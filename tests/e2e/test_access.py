@@ -44,6 +44,7 @@ from tests.e2e.documents import (
     error_code,
     infusion_input,
     leaks_internals,
+    projected,
     screening_input,
     shared_service,
     visit_input,
@@ -198,6 +199,8 @@ def test_participant_is_shown_with_pii_by_role_or_forbidden_when_read_from_anoth
 def test_participants_lists_the_callers_sites_with_pii_by_role_when_not_filtered(
     caller: Caller, cohort: Cohort
 ) -> None:
+    projected(cohort.shared.client.url)
+
     body = cohort.as_caller(caller).post(PARTICIPANTS)
 
     listed = body["data"]["participants"]
@@ -218,6 +221,8 @@ def test_participants_lists_the_callers_sites_with_pii_by_role_when_not_filtered
 def test_participants_of_nj01_are_forbidden_when_the_caller_is_bound_to_another_site(
     caller: Caller, cohort: Cohort
 ) -> None:
+    projected(cohort.shared.client.url)
+
     body = cohort.as_caller(caller).post(PARTICIPANTS, {"site": "NJ01"})
 
     if caller.reads_nj01:

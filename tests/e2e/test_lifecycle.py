@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.vocabulary import Role
-from tests.e2e.documents import PARTICIPANTS, Story, scratch_schema, serving, walk
+from tests.e2e.documents import PARTICIPANTS, Story, projected, scratch_schema, serving, walk
 
 OUTCOMES = ("sri4", "doris", "remissionOffTherapy", "lldas", "crr", "prr", "orr", "perr")
 R, NR, NA = "RESPONDER", "NON_RESPONDER", "NOT_APPLICABLE"
@@ -209,6 +209,7 @@ def test_participants_lists_the_withdrawn_participant_when_filtered_by_status(
     story: Story,
 ) -> None:
     pid, staff = story.pid, story.staff
+    projected(staff.client.url)
 
     withdrawn = staff.data(PARTICIPANTS, {"status": "WITHDRAWN"})["participants"]
     infused = staff.data(PARTICIPANTS, {"status": "INFUSED"})["participants"]

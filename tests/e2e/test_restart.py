@@ -26,6 +26,7 @@ from tests.e2e.documents import (
     consent_input,
     enrol,
     error_code,
+    projected,
     scratch_schema,
     serving,
     stored_rows,
@@ -69,6 +70,7 @@ def record_first_life(client: GraphQLClient) -> BeforeRestart:
     keyed_score = staff.data(SCORE, {"input": keyed_input})["scoreVisit"]
     consent = {**consent_input("NJ01-009"), "idempotencyKey": KEYED_CONSENT}
     keyed_consent = staff.data(CONSENT, {"input": consent})["consent"]
+    projected(client.url)
     participants = staff.data(PARTICIPANTS)["participants"]
     return BeforeRestart(story, keyed_pid, keyed_score, keyed_consent, participants, staff.token)
 
@@ -88,6 +90,7 @@ def test_participants_are_listed_as_before_when_the_service_restarted(
 ) -> None:
     staff = restarted.client.as_role(Role.SITE_STAFF, "NJ01", sub="nurse-li")
 
+    projected(restarted.client.url)
     listed = staff.data(PARTICIPANTS)["participants"]
 
     before = {p["id"]: p for p in restarted.before.participants}

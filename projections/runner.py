@@ -1,0 +1,205 @@
+"""The read side's moving parts: stores to read, runners to project, rebuilds to swap in."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.projection import ProjectionRunner
+from psycopg.sql import SQL, Identifier
+
+from domain.application import TrialApplication
+from projections.base import ParticipantProjection
+from projections.participant_status import ParticipantStatus
+from projections.replay import events_until, fold
+from projections.safety_ledger import SafetyLedger
+from projections.store import ReadModelStore, table_name
+from projections.study_summary import StudySummary
+
+log = logging.getLogger("trial.projections")
+
+PROJECTIONS: tuple[type[ParticipantProjection], ...] = (
+    ParticipantStatus,
+    StudySummary,
+    SafetyLedger,
+)
+APPLICATION = TrialApplication.name
+STORES: dict[str, type[ReadModelStore]] = {
+    p.name: ReadModelStore.for_projection(p.name) for p in PROJECTIONS
+}
+BATCH = 2_000
+
+
+def projection(name: str) -> type[ParticipantProjection]:
+    for candidate in PROJECTIONS:
+        if candidate.name == name:
+            return candidate
+    known = ", ".join(p.name for p in PROJECTIONS)
+    raise KeyError(f"no read model {name!r}; the read models are {known}")
+
+
+def open_store(name: str, datastore: PostgresDatastore) -> ReadModelStore:
+    """The read model's store on a shared datastore, its tables created if missing."""
+    store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
+    store.create_table()
+    return store
+
+
+@dataclass(frozen=True)
+class Lag:
+    projection: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class ReadModels:
+    """The three read models, for queries and health, on the application's datastore."""
+
+    def __init__(self, app: TrialApplication) -> None:
+        self.app = app
+        datastore = app.factory.datastore  # type: ignore[attr-defined]
+        self.stores: dict[str, ReadModelStore] = {
+            p.name: open_store(p.name, datastore) for p in PROJECTIONS
+        }
+
+    def __getitem__(self, name: str) -> ReadModelStore:
+        return self.stores[name]
+
+    def lags(self) -> list[Lag]:
+        head = self.app.recorder.max_notification_id() or 0
+        return [Lag(name, store.position(APPLICATION), head) for name, store in self.stores.items()]
+
+
+Runner = ProjectionRunner[TrialApplication, ReadModelStore]
+
+
+class Projector:
+    """One eventsourcing ProjectionRunner per read model, each on its own thread.
+
+    A supervisor thread restarts a runner that stopped on an error (a database outage, say),
+    after a pause that doubles up to a minute, so the read models resume by themselves.
+    """
+
+    def __init__(self, env: Mapping[str, str], names: Iterable[str] | None = None) -> None:
+        self.env = {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+        self.names = list(names or [p.name for p in PROJECTIONS])
+        self.runners: dict[str, Runner] = {}
+        self._stopping = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+
+    def _runner(self, name: str) -> Runner:
+        runner: Runner = ProjectionRunner(
+            application_class=TrialApplication,
+            projection_class=projection(name),
+            view_class=STORES[name],
+            env=self.env,
+        )
+        runner.__enter__()
+        assert isinstance(runner.projection, ParticipantProjection)
+        runner.projection.attach(runner.app.repository)
+        log.info("projecting %s", name)
+        return runner
+
+    def start(self) -> None:
+        for name in self.names:
+            self.runners[name] = self._runner(name)
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        pause = 1.0
+        while not self._stopping.wait(0.5):
+            for name, runner in list(self.runners.items()):
+                if not runner.is_interrupted.is_set() or self._stopping.is_set():
+                    continue
+                try:
+                    runner.__exit__(None, None, None)
+                except Exception:
+                    log.exception("projection %s stopped on an error; restarting", name)
+                if self._stopping.wait(pause):
+                    return
+                try:
+                    self.runners[name] = self._runner(name)
+                    pause = 1.0
+                except Exception:
+                    log.warning("projection %s cannot restart yet; retrying", name, exc_info=True)
+                    pause = min(pause * 2, 60.0)
+
+    def run_forever(self) -> None:
+        """Block until ``stop`` (or Ctrl-C)."""
+        while not self._stopping.wait(1.0):
+            pass
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join()
+        for runner in reversed(list(self.runners.values())):
+            try:
+                runner.__exit__(None, None, None)
+            except Exception:
+                log.exception("projection stopped on an error")
+        self.runners.clear()
+
+
+def rebuild(app: TrialApplication, name: str) -> int:
+    """Rebuild a read model from the first event beside the live one, then swap it in.
+
+    Reads keep being served from the live table until the swap, which happens in one
+    transaction under the projection's lock: the live projector pauses, the rebuilt table
+    catches up to the live tracking position, and replaces the live table. Returns the
+    number of events read.
+    """
+    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
+    store = open_store(name, datastore)
+    rows = projection(name).rows
+    aside = table_name(name) + "_rebuild"
+    schema = Identifier(datastore.schema)
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(SQL("DROP TABLE IF EXISTS {}.{}").format(schema, Identifier(aside)))
+        curs.execute(store.create_statement(aside))
+    head = app.recorder.max_notification_id() or 0
+    states, _ = fold(events_until(app, head))
+    _write(store, datastore, aside, states, rows, head)
+    count = head
+    with datastore.transaction(commit=True) as curs:
+        live = store.lock(curs, APPLICATION)
+        if live > head:
+            states, touched = fold(events_until(app, live, after=head), states)
+            for pid in touched:
+                participant = states[pid]
+                store.replace(curs, pid, participant.site, rows(participant), live, aside)
+        position = max(live, head)
+        live_table = Identifier(table_name(name))
+        curs.execute(SQL("DROP TABLE {}.{}").format(schema, live_table))
+        curs.execute(
+            SQL("ALTER TABLE {}.{} RENAME TO {}").format(schema, Identifier(aside), live_table)
+        )
+        if position > live:
+            store.track(curs, Tracking(APPLICATION, position))
+    log.info("rebuilt %s from %d events", name, count)
+    return count
+
+
+def _write(
+    store: ReadModelStore,
+    datastore: PostgresDatastore,
+    table: str,
+    states: Mapping[Any, Any],
+    rows: Any,
+    position: int,
+) -> None:
+    participants = list(states.values())
+    for start in range(0, len(participants), BATCH):
+        with datastore.transaction(commit=True) as curs:
+            for participant in participants[start : start + BATCH]:
+                docs = rows(participant)
+                store.replace(curs, participant.id, participant.site, docs, position, table)

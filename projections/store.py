@@ -1,0 +1,159 @@
+"""Read-model tables and their tracking position, written together in one transaction.
+
+Each projection owns one table ``rm_<name>`` of JSON documents keyed by (participant, key): a
+participant's rows are replaced whole each time one of its events is processed, so applying an
+event twice could never double-count. The tracking row of the projection advances in the same
+transaction, under a transaction-level advisory lock so that two projectors running at once
+serialise and the second skips what the first has done. The transaction also sends a NOTIFY that
+API processes turn into subscription pushes; PostgreSQL delivers it only on commit.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+CHANNEL = "trial_read_models"
+Docs = Mapping[str, dict[str, Any]]
+
+
+def table_name(projection: str) -> str:
+    return f"rm_{projection}"
+
+
+class ReadModelStore(PostgresTrackingRecorder):
+    """A projection's documents table plus eventsourcing's tracking table."""
+
+    projection = ""  # set by ``for_projection``
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, tracking_table_name: str, **kwargs: Any
+    ) -> None:
+        super().__init__(datastore, tracking_table_name=tracking_table_name, **kwargs)
+        self.table = table_name(self.projection)
+        self.check_identifier_length(self.table)
+        # Advisory locks are database-wide: the key names the schema too, so that read models
+        # in other schemas of the same database (tests, staging) do not wait for each other.
+        key = f"trial-projection:{self.datastore.schema}:{self.projection}"
+        self.lock_key = zlib.crc32(key.encode())
+        self.sql_create_statements.append(self.create_statement(self.table))
+
+    @classmethod
+    def for_projection(cls, name: str) -> type[ReadModelStore]:
+        return type(f"{name.title().replace('_', '')}Store", (cls,), {"projection": name})
+
+    def create_statement(self, table: str) -> Composed:
+        return SQL(
+            "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
+            " participant_id uuid NOT NULL, key text NOT NULL, site text NOT NULL,"
+            " position bigint NOT NULL, doc jsonb NOT NULL,"
+            " PRIMARY KEY (participant_id, key))"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(table))
+
+    def _table(self, table: str | None = None) -> Composed:
+        return SQL("{}.{}").format(
+            Identifier(self.datastore.schema), Identifier(table or self.table)
+        )
+
+    # ----- writing -----
+
+    def apply(self, tracking: Tracking, participant_id: UUID, site: str, docs: Docs) -> bool:
+        """Replace the participant's documents and advance tracking; False if already done."""
+        with self.datastore.transaction(commit=True) as curs:
+            if self.lock(curs, tracking.application_name) >= tracking.notification_id:
+                return False
+            self.replace(curs, participant_id, site, docs, tracking.notification_id)
+            self._insert_tracking(curs, tracking)
+            payload = {
+                "schema": self.datastore.schema,
+                "projection": self.projection,
+                "participant_id": str(participant_id),
+                "site": site,
+                "position": tracking.notification_id,
+            }
+            curs.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(payload)))
+        return True
+
+    def lock(self, curs: Cursor[DictRow], application_name: str) -> int:
+        """Take the projection's lock for this transaction; return its tracked position."""
+        curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        return self._max_tracking_id(application_name, curs) or 0
+
+    def track(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
+        self._insert_tracking(curs, tracking)
+
+    def replace(
+        self,
+        curs: Cursor[DictRow],
+        participant_id: UUID,
+        site: str,
+        docs: Docs,
+        position: int,
+        table: str | None = None,
+    ) -> None:
+        target = self._table(table)
+        curs.execute(
+            SQL("DELETE FROM {} WHERE participant_id = %s").format(target), (participant_id,)
+        )
+        if docs:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {} (participant_id, key, site, position, doc)"
+                    " VALUES (%s, %s, %s, %s, %s)"
+                ).format(target),
+                [
+                    (participant_id, key, site, position, json.dumps(doc))
+                    for key, doc in docs.items()
+                ],
+            )
+
+    # ----- reading -----
+
+    def documents(
+        self,
+        *,
+        participant_id: UUID | None = None,
+        key: str | None = None,
+        sites: Iterable[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Documents, optionally of one participant, one key, or only the given sites."""
+        rows = self.keyed_documents(participant_id=participant_id, key=key, sites=sites)
+        return [doc for _, doc in rows]
+
+    def keyed_documents(
+        self,
+        *,
+        participant_id: UUID | None = None,
+        key: str | None = None,
+        sites: Iterable[str] | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """(key, document) pairs, filtered as ``documents`` is."""
+        clauses: list[SQL] = []
+        params: list[Any] = []
+        if participant_id is not None:
+            clauses.append(SQL("participant_id = %s"))
+            params.append(participant_id)
+        if key is not None:
+            clauses.append(SQL("key = %s"))
+            params.append(key)
+        if sites is not None:
+            clauses.append(SQL("site = ANY(%s)"))
+            params.append(list(sites))
+        where = SQL(" WHERE ") + SQL(" AND ").join(clauses) if clauses else SQL("")
+        statement = SQL("SELECT key, doc FROM {}").format(self._table()) + where
+        statement += SQL(" ORDER BY participant_id, key")
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params)
+            return [(row["key"], row["doc"]) for row in curs.fetchall()]
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0

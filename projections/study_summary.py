@@ -1,0 +1,111 @@
+"""Read model: the study's flow diagram and endpoint rates (contract ``StudySummary``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.participant import Participant
+from domain.rules.eligibility import CRITERION_CODES
+from domain.rules.endpoints import ENDPOINTS
+from domain.views import eligibility_view, visit_outcomes
+from domain.vocabulary import FOLLOW_UP_VISITS, Outcome, Visit
+from projections.base import ParticipantProjection
+from projections.store import Docs
+
+KEY = "summary"
+EVALUABLE = (Outcome.RESPONDER.value, Outcome.NON_RESPONDER.value)
+
+
+@dataclass(frozen=True)
+class EndpointRate:
+    endpoint: str
+    visit: Visit
+    responders: int
+    evaluable: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if self.evaluable == 0 else self.responders / self.evaluable
+
+
+@dataclass(frozen=True)
+class StudySummaryView:
+    as_of: datetime | None
+    consented: int
+    screen_failed: int
+    eligible: int
+    infused: int
+    withdrawn: int
+    screen_failures_by_criterion: tuple[tuple[str, int], ...]
+    endpoints: tuple[EndpointRate, ...]
+
+
+class StudySummary(ParticipantProjection):
+    name = "study_summary"
+
+    @staticmethod
+    def rows(participant: Participant) -> Docs:
+        return {KEY: summary_row(participant)}
+
+
+def _failed(code: str, met: bool | None) -> bool:
+    """Whether a criterion kept the participant out: an inclusion not met, an exclusion met."""
+    return met is not True if code.startswith("INC") else met is not False
+
+
+def summary_row(participant: Participant) -> dict[str, Any]:
+    """One participant's contribution to the study summary."""
+    eligibility = eligibility_view(participant)
+    infused = participant.infusion is not None
+    outcomes = {
+        visit.value: {name: verdict.outcome.value for name, verdict in
+                      visit_outcomes(participant, visit).items()}
+        for visit in FOLLOW_UP_VISITS
+    } if infused else {}  # fmt: skip
+    failed = eligibility is not None and not eligibility.eligible
+    return {
+        "screen_failed": failed,
+        "eligible": eligibility is not None and eligibility.eligible,
+        "infused": infused,
+        "withdrawn": participant.withdrawal is not None,
+        "failed_criteria": (
+            [c.code for c in eligibility.criteria if _failed(c.code, c.met)]
+            if failed and eligibility
+            else []
+        ),
+        "outcomes": outcomes,
+    }
+
+
+def study_summary(rows: Iterable[dict[str, Any]], as_of: datetime | None) -> StudySummaryView:
+    """Count the participants' rows into the contract's StudySummary."""
+    rows = list(rows)
+    failures = Counter(code for row in rows for code in row["failed_criteria"])
+    return StudySummaryView(
+        as_of=as_of,
+        consented=len(rows),
+        screen_failed=sum(row["screen_failed"] for row in rows),
+        eligible=sum(row["eligible"] for row in rows),
+        infused=sum(row["infused"] for row in rows),
+        withdrawn=sum(row["withdrawn"] for row in rows),
+        screen_failures_by_criterion=tuple(
+            (code, failures[code]) for code in CRITERION_CODES if failures[code]
+        ),
+        endpoints=tuple(
+            _rate(rows, endpoint, visit) for endpoint in ENDPOINTS for visit in FOLLOW_UP_VISITS
+        ),
+    )
+
+
+def _rate(rows: list[dict[str, Any]], endpoint: str, visit: Visit) -> EndpointRate:
+    outcomes = [row["outcomes"][visit.value][endpoint] for row in rows if row["infused"]]
+    return EndpointRate(
+        endpoint=endpoint,
+        visit=visit,
+        responders=outcomes.count(Outcome.RESPONDER.value),
+        evaluable=sum(outcome in EVALUABLE for outcome in outcomes),
+    )
