@@ -104,8 +104,7 @@ class Projector:
             env=self.env,
         )
         runner.__enter__()
-        assert isinstance(runner.projection, ParticipantProjection)
-        runner.projection.attach(runner.app.repository)
+        _projection(runner).attach(runner.app.repository)
         log.info("projecting %s", name)
         return runner
 
@@ -118,12 +117,14 @@ class Projector:
         pause = 1.0
         while not self._stopping.wait(0.5):
             for name, runner in list(self.runners.items()):
-                if not runner.is_interrupted.is_set() or self._stopping.is_set():
+                failed = runner.is_interrupted.is_set() or _projection(runner).failure is not None
+                if not failed or self._stopping.is_set():
                     continue
+                log.warning("projection %s stopped on an error; restarting", name)
                 try:
-                    runner.__exit__(None, None, None)
+                    _close(runner)
                 except Exception:
-                    log.exception("projection %s stopped on an error; restarting", name)
+                    log.exception("projection %s: the error was", name)
                 if self._stopping.wait(pause):
                     return
                 try:
@@ -144,10 +145,24 @@ class Projector:
             self._supervisor.join()
         for runner in reversed(list(self.runners.values())):
             try:
-                runner.__exit__(None, None, None)
+                _close(runner)
             except Exception:
                 log.exception("projection stopped on an error")
         self.runners.clear()
+
+
+def _projection(runner: Runner) -> ParticipantProjection:
+    projection = runner.projection
+    assert isinstance(projection, ParticipantProjection)
+    return projection
+
+
+def _close(runner: Runner) -> None:
+    """Stop the runner's thread, then write what its projection still holds."""
+    try:
+        runner.__exit__(None, None, None)
+    finally:
+        _projection(runner).close()
 
 
 def rebuild(app: TrialApplication, name: str) -> int:
@@ -174,9 +189,8 @@ def rebuild(app: TrialApplication, name: str) -> int:
         live = store.lock(curs, APPLICATION)
         if live > head:
             states, touched = fold(events_until(app, live, after=head), states)
-            for pid in touched:
-                participant = states[pid]
-                store.replace(curs, pid, participant.site, rows(participant), live, aside)
+            changes = [(pid, states[pid].site, rows(states[pid])) for pid in touched]
+            store.replace_many(curs, changes, live, aside)
         position = max(live, head)
         live_table = Identifier(table_name(name))
         curs.execute(SQL("DROP TABLE {}.{}").format(schema, live_table))
@@ -199,7 +213,6 @@ def _write(
 ) -> None:
     participants = list(states.values())
     for start in range(0, len(participants), BATCH):
+        changes = [(p.id, p.site, rows(p)) for p in participants[start : start + BATCH]]
         with datastore.transaction(commit=True) as curs:
-            for participant in participants[start : start + BATCH]:
-                docs = rows(participant)
-                store.replace(curs, participant.id, participant.site, docs, position, table)
+            store.replace_many(curs, changes, position, table)

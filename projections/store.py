@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 CHANNEL = "trial_read_models"
 Docs = Mapping[str, dict[str, Any]]
+Change = tuple[UUID, str, Docs]  # a participant, its site and its new documents
 
 
 def table_name(projection: str) -> str:
@@ -67,20 +68,26 @@ class ReadModelStore(PostgresTrackingRecorder):
     # ----- writing -----
 
     def apply(self, tracking: Tracking, participant_id: UUID, site: str, docs: Docs) -> bool:
-        """Replace the participant's documents and advance tracking; False if already done."""
+        """Replace one participant's documents and advance tracking; False if already done."""
+        return self.apply_batch(tracking, [(participant_id, site, docs)])
+
+    def apply_batch(self, tracking: Tracking, batch: Sequence[Change]) -> bool:
+        """Replace the documents of every participant in ``batch`` and advance tracking to
+        ``tracking`` in one transaction; False (nothing written) if that position is done."""
         with self.datastore.transaction(commit=True) as curs:
             if self.lock(curs, tracking.application_name) >= tracking.notification_id:
                 return False
-            self.replace(curs, participant_id, site, docs, tracking.notification_id)
+            self.replace_many(curs, batch, tracking.notification_id)
             self._insert_tracking(curs, tracking)
-            payload = {
-                "schema": self.datastore.schema,
-                "projection": self.projection,
-                "participant_id": str(participant_id),
-                "site": site,
-                "position": tracking.notification_id,
-            }
-            curs.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(payload)))
+            for participant_id, site, _ in batch:
+                payload = {
+                    "schema": self.datastore.schema,
+                    "projection": self.projection,
+                    "participant_id": str(participant_id),
+                    "site": site,
+                    "position": tracking.notification_id,
+                }
+                curs.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(payload)))
         return True
 
     def lock(self, curs: Cursor[DictRow], application_name: str) -> int:
@@ -91,29 +98,31 @@ class ReadModelStore(PostgresTrackingRecorder):
     def track(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
         self._insert_tracking(curs, tracking)
 
-    def replace(
+    def replace_many(
         self,
         curs: Cursor[DictRow],
-        participant_id: UUID,
-        site: str,
-        docs: Docs,
+        changes: Sequence[Change],
         position: int,
         table: str | None = None,
     ) -> None:
+        """Replace the documents of each participant in ``changes`` (one DELETE, one INSERT)."""
         target = self._table(table)
         curs.execute(
-            SQL("DELETE FROM {} WHERE participant_id = %s").format(target), (participant_id,)
+            SQL("DELETE FROM {} WHERE participant_id = ANY(%s)").format(target),
+            ([participant_id for participant_id, _, _ in changes],),
         )
-        if docs:
+        rows = [
+            (participant_id, key, site, position, json.dumps(doc))
+            for participant_id, site, docs in changes
+            for key, doc in docs.items()
+        ]
+        if rows:
             curs.executemany(
                 SQL(
                     "INSERT INTO {} (participant_id, key, site, position, doc)"
                     " VALUES (%s, %s, %s, %s, %s)"
                 ).format(target),
-                [
-                    (participant_id, key, site, position, json.dumps(doc))
-                    for key, doc in docs.items()
-                ],
+                rows,
             )
 
     # ----- reading -----

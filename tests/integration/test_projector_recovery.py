@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
-from infra.bootstrap import Service
+from infra.bootstrap import bootstrap
+from tests.conftest import settings_for
 from tests.integration.stories import all_documents, all_replayed, enrol, wait_for_head
 
 
 def test_read_models_catch_up_when_the_database_dropped_every_projector_connection(
-    service: Service, database_url: str, caplog: pytest.LogCaptureFixture
+    database_url: str,
+    schema: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    enrol(service.app, "NJ01-031")
-    wait_for_head(service)
+    # libpq names every connection this service opens, so only they are dropped below.
+    name = f"recovery-{schema}"
+    monkeypatch.setenv("PGAPPNAME", name)
+    service = bootstrap(settings_for(database_url, tmp_path), schema=schema)
+    try:
+        service.start_projector()
+        enrol(service.app, "NJ01-031")
+        wait_for_head(service)
 
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-    enrol(service.app, "NJ01-032")
-    wait_for_head(service, timeout=60)
+        with psycopg.connect(database_url, autocommit=True, application_name="admin") as admin:
+            dropped = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (name,),
+            ).fetchone()
+        enrol(service.app, "NJ01-032")
+        wait_for_head(service, timeout=60)
 
-    assert all_documents(service) == all_replayed(service.app)
-    assert "restarting" in caplog.text  # the runners did stop, and were restarted
+        assert dropped is not None and dropped[0] > 0
+        assert all_documents(service) == all_replayed(service.app)
+        assert "restarting" in caplog.text  # the runners did stop, and were restarted
+    finally:
+        service.close()
