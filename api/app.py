@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -20,10 +20,14 @@ from strawberry.types.unset import UnsetType
 from api.auth import Unauthenticated
 from api.context import Context
 from api.errors import UNAVAILABLE
+from api.limits import MAX_BODY_BYTES, BodyLimit
 from api.notifications import ReadModelHub
 from api.schema import build_schema
+from api.threads import within
 from infra.bootstrap import Service
 from projections.participant_status import ParticipantStatus
+
+HEALTH_TIMEOUT_S = 2.0  # /health answers 503 this soon when the database does not answer
 
 
 class TrialGraphQL(GraphQL[Context, None]):
@@ -62,7 +66,7 @@ def create_app(service: Service) -> Starlette:
     async def health(_: Request) -> JSONResponse:
         """Liveness plus, per read model, its position, the head position and the lag."""
         try:
-            lags = await anyio.to_thread.run_sync(service.read_models.lags)
+            lags = await within(HEALTH_TIMEOUT_S, service.read_models.lags)
         except UNAVAILABLE:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         projections = [
@@ -85,6 +89,7 @@ def create_app(service: Service) -> Starlette:
         finally:
             await hub.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(BodyLimit, limit=MAX_BODY_BYTES)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.hub = hub
     return app

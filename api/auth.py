@@ -15,6 +15,7 @@ from domain.vocabulary import Role
 
 ALGORITHM = "HS256"
 SITE_ROLES = frozenset({Role.SITE_STAFF, Role.INVESTIGATOR})
+MAX_CLAIM_LENGTH = 200
 PII_ROLES = frozenset({Role.SITE_STAFF, Role.INVESTIGATOR, Role.MONITOR, Role.AUDITOR})
 
 
@@ -113,7 +114,11 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         raise Unauthenticated("TOKEN", f"a {role.value} token must name exactly one site")
     if role not in (*SITE_ROLES, Role.MONITOR):
         sites = None  # sponsor, auditor and safety reviewer read every site
-    return Principal(str(claims["sub"]), role, sites)
+    subject = str(claims["sub"])
+    for text in (subject, *(sites or ())):
+        if not text or not text.isprintable() or len(text) > MAX_CLAIM_LENGTH:
+            raise Unauthenticated("TOKEN", "the token's sub and site must be printable text")
+    return Principal(subject, role, sites)
 
 
 def _sites(claim: Any) -> frozenset[str] | None:

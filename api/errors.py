@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 
 from domain.errors import TrialError
+from infra.resilience import DatabaseUnavailable
 
 log = logging.getLogger("trial.api")
 
@@ -24,6 +25,7 @@ UNAVAILABLE = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
     psycopg_pool.PoolTimeout,
+    DatabaseUnavailable,
     ConnectionError,
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
@@ -9,6 +10,14 @@ from uuid import UUID
 import strawberry
 
 from api import readside
+from api.access_log import (
+    PARTICIPANT,
+    PARTICIPANT_BY_SUBJECT,
+    PARTICIPANTS,
+    SAFETY_LEDGER,
+    ledger_participants,
+    record_read,
+)
 from api.context import Info
 from api.enums import ParticipantStatus
 from api.inputs import parse_participant_id
@@ -17,6 +26,7 @@ from api.study import StudySummary
 from api.threads import blocking
 from api.types import Participant
 from domain.errors import BadInput
+from domain.inputs import EARLIEST, LATEST, storable
 from domain.participant import participant_id
 from domain.views import participant_view
 
@@ -29,13 +39,28 @@ MinPosition = Annotated[
 
 
 def _instant(as_of: datetime | None) -> None:
-    if as_of is not None and as_of.tzinfo is None:
+    if as_of is None:
+        return
+    if as_of.tzinfo is None:
         raise BadInput("AS_OF", "asOf needs a UTC offset")
+    day = as_of.date()
+    if not EARLIEST <= day <= LATEST:
+        raise BadInput(
+            "AS_OF", f"asOf {as_of.isoformat()} is outside {EARLIEST.year}–{LATEST.year}"
+        )
 
 
 def _participant(
-    info: Info, pid: UUID, *, as_of: datetime | None = None, at_version: int | None = None
+    info: Info,
+    pid: UUID,
+    operation: str,
+    asked: Mapping[str, object],
+    *,
+    as_of: datetime | None = None,
+    at_version: int | None = None,
 ) -> Participant | None:
+    """The participant now, after ``at_version`` events or as of an instant; the read logged
+    under ``operation`` with what the caller ``asked`` for."""
     principal = info.context.principal
     _instant(as_of)
     if at_version is not None and at_version < 0:
@@ -45,10 +70,11 @@ def _participant(
         view = readside.current_participant(info.context.service, principal, pid, now)
     else:
         participant = info.context.app.participant(pid, at_version=at_version, as_of=as_of)
-        if participant is None:
-            return None
-        principal.check_read(participant.site)
-        view = participant_view(participant, as_of or now, as_of)
+        if participant is not None:
+            principal.check_read(participant.site)
+        view = None if participant is None else participant_view(participant, as_of or now, as_of)
+    disclosed = [] if view is None else [view.id]
+    record_read(info.context.service, principal, operation, disclosed, asked)
     return None if view is None else Participant.of(view, pii=principal.sees_pii)
 
 
@@ -60,6 +86,8 @@ def _participants(
         info.context.service, principal, info.context.now(),
         site=site, status=status, min_position=min_position,
     )  # fmt: skip
+    asked = {"site": site, "status": status, "minPosition": min_position}
+    record_read(info.context.service, principal, PARTICIPANTS, [v.id for v in views], asked)
     return [Participant.of(view, pii=principal.sees_pii) for view in views]
 
 
@@ -75,10 +103,13 @@ def _ledger(
     info: Info, as_of: datetime | None, serious_only: bool | None, min_position: int | None
 ) -> SafetyLedger:
     _instant(as_of)
+    service, principal = info.context.service, info.context.principal
     view = readside.ledger(
-        info.context.service, info.context.principal, info.context.now(),
+        service, principal, info.context.now(),
         as_of=as_of, serious_only=bool(serious_only), min_position=min_position,
     )  # fmt: skip
+    asked = {"asOf": as_of, "seriousOnly": serious_only, "minPosition": min_position}
+    record_read(service, principal, SAFETY_LEDGER, ledger_participants(view), asked)
     return SafetyLedger.of(view)
 
 
@@ -93,14 +124,19 @@ class Query:
         at_version: int | None = None,
     ) -> Participant | None:
         pid = parse_participant_id(id)
-        return await blocking(_participant, info, pid, as_of=as_of, at_version=at_version)
+        asked = {"id": pid, "asOf": as_of, "atVersion": at_version}
+        return await blocking(
+            _participant, info, pid, PARTICIPANT, asked, as_of=as_of, at_version=at_version
+        )
 
     @strawberry.field
     async def participant_by_subject(
         self, info: Info, subject_id: str, as_of: datetime | None = None
     ) -> Participant | None:
+        storable(subject_id, "SUBJECT_ID", "subject id")
         pid = participant_id(subject_id.strip())
-        return await blocking(_participant, info, pid, as_of=as_of)
+        asked = {"subjectId": subject_id, "asOf": as_of}
+        return await blocking(_participant, info, pid, PARTICIPANT_BY_SUBJECT, asked, as_of=as_of)
 
     @strawberry.field
     async def participants(

@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from api.auth import Principal
-from domain.errors import TrialError
+from domain.errors import BadInput, TrialError
 from domain.views import ParticipantView, participant_view
 from domain.vocabulary import ParticipantStatus
 from infra.bootstrap import Service
@@ -32,6 +32,11 @@ def wait_for(service: Service, projection: str, position: int | None) -> None:
     """Block until ``projection`` has applied the event at ``position`` (read-your-writes)."""
     if position is None:
         return
+    head = service.app.recorder.max_notification_id() or 0
+    if not 0 <= position <= head:
+        raise BadInput(
+            "MIN_POSITION", f"minPosition {position} is not a recorded position (0–{head})"
+        )
     store = service.read_models[projection]
     deadline = time.monotonic() + WAIT_TIMEOUT_S
     pause = 0.002

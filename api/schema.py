@@ -14,7 +14,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.tools import merge_types
 
+from api.access_log import AccessLogQuery
+from api.audit import AuditQuery
 from api.errors import ErrorCodes
 from api.mutations import Mutation
 from api.queries import Query
@@ -40,6 +43,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    query = merge_types("Query", (Query, AccessLogQuery, AuditQuery))
     return TrialSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=query, mutation=Mutation, subscription=Subscription, extensions=extensions
     )

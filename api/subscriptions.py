@@ -18,6 +18,12 @@ from uuid import UUID
 import strawberry
 
 from api import readside
+from api.access_log import (
+    PARTICIPANT_CHANGED,
+    SAFETY_LEDGER_CHANGED,
+    ledger_participants,
+    record_read,
+)
 from api.auth import Principal
 from api.context import Context, Info
 from api.inputs import parse_participant_id
@@ -81,7 +87,13 @@ class ParticipantPushes:
             current = [Participant.of(v, pii=self.principal.sees_pii) for v in views]
         else:
             current = [p for pid in self._changed(batch) if (p := self._read(pid)) is not None]
-        return [p for p in current if self._new(p)]
+        pushes = [p for p in current if self._new(p)]
+        if pushes:
+            record_read(
+                self.context.service, self.principal, PARTICIPANT_CHANGED,
+                [UUID(str(p.id)) for p in pushes], {"id": self.only},
+            )  # fmt: skip
+        return pushes
 
     def _changed(self, batch: Batch) -> list[UUID]:
         if batch.resync:
@@ -121,11 +133,13 @@ class ViewPushes(Generic[V, T]):
         projection: str,
         read: Callable[[], V],
         present: Callable[[V], T],
+        disclosed: Callable[[V], None] = lambda view: None,
     ) -> None:
         self.principal = principal
         self.projection = projection
         self.read = read
         self.present = present
+        self.disclosed = disclosed  # logs a push before it is sent (participant-level views)
         self.last: V | None = None
 
     def subscribe(self) -> None:
@@ -143,6 +157,7 @@ class ViewPushes(Generic[V, T]):
         if view == self.last:
             return []
         self.last = view
+        self.disclosed(view)
         return [self.present(view)]
 
 
@@ -168,6 +183,9 @@ class Subscription:
             safety_ledger.SafetyLedger.name,
             lambda: readside.ledger(context.service, principal, context.now()),
             SafetyLedger.of,
+            lambda view: record_read(
+                context.service, principal, SAFETY_LEDGER_CHANGED, ledger_participants(view)
+            ),
         )
         await blocking(pushes.subscribe)
         return _pushes(context, pushes)

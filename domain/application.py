@@ -8,6 +8,7 @@ event-log row (who, why, idempotency key) in one transaction. A refused command 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from domain.errors import (
     Forbidden,
     IdempotencyConflict,
     NotFound,
+    require,
 )
 from domain.inputs import (
     AdverseEventReport,
@@ -40,6 +42,7 @@ from domain.rules.schedule import DEFAULT_TIME_ZONE
 from domain.vocabulary import Role
 
 WRITER_ROLES = frozenset({Role.SITE_STAFF, Role.INVESTIGATOR})
+MAX_KEY_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -118,15 +121,36 @@ class Request:
     idempotency_key: str | None = None
     expected_version: int | None = None
 
+    def __post_init__(self) -> None:
+        key = self.idempotency_key
+        if key is not None:
+            require(
+                0 < len(key) <= MAX_KEY_LENGTH and key.isprintable(),
+                "IDEMPOTENCY_KEY",
+                f"an idempotency key is 1–{MAX_KEY_LENGTH} printable characters",
+            )
 
-def command_digest(name: str, participant: UUID, payload: Any, expected_version: int | None) -> str:
-    """A digest of the command and its input, to tell a retry from a reused key."""
+
+def command_digest(
+    name: str,
+    participant: UUID,
+    payload: Any,
+    expected_version: int | None,
+    key: bytes | None = None,
+) -> str:
+    """A digest of the command and its input, to tell a retry from a reused key.
+
+    Keyed (HMAC-SHA-256) when the events are encrypted: an unkeyed hash of a small input such as
+    a consent would let anyone with the log table guess the date of birth it hides.
+    """
     canonical = json.dumps(
         {"command": name, "participant": str(participant), "input": payload,
          "expected_version": expected_version},
         sort_keys=True, separators=(",", ":"), default=str,
-    )  # fmt: skip
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    ).encode()  # fmt: skip
+    if key is not None:
+        return hmac.new(key, canonical, hashlib.sha256).hexdigest()
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def utc_now() -> datetime:
@@ -151,6 +175,12 @@ class TrialApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self.time_zone = time_zone
+        cipher_key = self.env.get("CIPHER_KEY") or ""
+        self._digest_key = (
+            hashlib.sha256(b"cht101 command digest\0" + cipher_key.encode()).digest()
+            if cipher_key
+            else None
+        )
 
     @property
     def event_log(self) -> EventLog:
@@ -165,7 +195,7 @@ class TrialApplication(Application[UUID]):
     def consent(self, details: ConsentDetails, request: Request) -> CommandResult:
         pid = participant_id(details.subject_id)
         _check_writer(request.actor, details.site)
-        digest = command_digest("consent", pid, details.to_payload(), request.expected_version)
+        digest = self._digest("consent", pid, details.to_payload(), request.expected_version)
         if (replayed := self._replay(request, digest)) is not None:
             return replayed
         if self._exists(pid):
@@ -275,7 +305,7 @@ class TrialApplication(Application[UUID]):
         if participant is None:
             raise NotFound("PARTICIPANT_EXISTS", f"participant {pid} does not exist")
         _check_writer(request.actor, participant.site)
-        digest = command_digest(name, pid, payload, request.expected_version)
+        digest = self._digest(name, pid, payload, request.expected_version)
         if (replayed := self._replay(request, digest)) is not None:
             return replayed
         if request.expected_version is not None and request.expected_version != participant.version:
@@ -332,6 +362,9 @@ class TrialApplication(Application[UUID]):
         return CommandResult(
             receipt.participant_id, receipt.version, receipt.position, receipt.recorded_at
         )
+
+    def _digest(self, name: str, pid: UUID, payload: Any, expected_version: int | None) -> str:
+        return command_digest(name, pid, payload, expected_version, self._digest_key)
 
     def _exists(self, pid: UUID) -> bool:
         return bool(self.recorder.select_events(pid, limit=1))

@@ -58,7 +58,39 @@ def _aware(value: datetime, rule: str, name: str) -> None:
     require(value.tzinfo is not None, rule, f"{name} {value.isoformat()} has no UTC offset")
 
 
+def storable(value: str | None, rule: str, name: str) -> None:
+    """Refuse text PostgreSQL cannot store (NUL, lone surrogates) before anything is recorded."""
+    if value is None:
+        return
+    require("\x00" not in value, rule, f"{name} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadInput(rule, f"{name} is not valid Unicode text") from error
+
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def within_calendar(value: object) -> None:
+    """Refuse dates and instants outside 1900–2199 in any field: no trial record lies there,
+    and date arithmetic (study days, the SAE clock) must never overflow."""
+    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        item = getattr(value, field.name)
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            within_calendar(item)
+        if isinstance(item, date):
+            day = item.date() if isinstance(item, datetime) else item
+            require(
+                EARLIEST <= day <= LATEST,
+                "DATE_RANGE",
+                f"{field.name} {item.isoformat()} is outside {EARLIEST.year}–{LATEST.year}",
+            )
+
+
 def _text(value: str, rule: str, name: str) -> str:
+    storable(value, rule, name)
     stripped = value.strip()
     require(bool(stripped), rule, f"{name} is empty")
     return stripped
@@ -79,9 +111,11 @@ class ConsentDetails:
     initials: str | None = None
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         object.__setattr__(self, "subject_id", _text(self.subject_id, "SUBJECT_ID", "subject id"))
         object.__setattr__(self, "site", _text(self.site, "SITE", "site"))
         _text(self.consent_version, "CONSENT_VERSION", "consent version")
+        storable(self.initials, "INITIALS", "initials")
         require(
             self.date_of_birth < self.signed_on,
             "DATE_OF_BIRTH",
@@ -130,6 +164,7 @@ class ScreeningDetails:
     exclusions: frozenset[int]
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         bilag_grades(self.bilag.items())
         for number in self.exclusions:
             require(
@@ -202,6 +237,7 @@ class InfusionDetails:
     lot: str
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         _aware(self.infused_at, "INFUSION_TIME", "infusion time")
         non_negative(self.dose_cells_per_kg, "INFUSION_DOSE", "dose cells/kg")
         require(self.dose_cells_per_kg > 0, "INFUSION_DOSE", "dose cells/kg must be positive")
@@ -239,6 +275,7 @@ class VisitScore:
     sdi_items: frozenset[SdiItem] | None = None
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         require(
             self.visit is not Visit.SCREENING,
             "VISIT_KIND",
@@ -317,6 +354,7 @@ class AdverseEventReport:
     chronic_gvhd: ChronicGvhdSeverity | None = None
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         object.__setattr__(self, "ae_id", _text(self.ae_id, "AE_ID", "AE id"))
         _text(self.term, "AE_TERM", "AE term")
         _aware(self.aware_at, "AE_AWARE_AT", "awareness time")
@@ -376,6 +414,9 @@ class AdverseEventUpdate:
     reported_to_sponsor_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        within_calendar(self)
+        storable(self.ae_id, "AE_ID", "AE id")
+        storable(self.reason, "REASON", "reason")
         if self.ctcae_grade is not None:
             ctcae_grade(self.ctcae_grade)
         if self.reported_to_sponsor_at is not None:
@@ -398,6 +439,10 @@ class Withdrawal:
     withdrawn_on: date
     reason: WithdrawalReason
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        within_calendar(self)
+        storable(self.note, "WITHDRAWAL_NOTE", "note")
 
     def to_payload(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from domain.inputs import (
     ScreeningDetails,
     VisitScore,
     Withdrawal,
+    storable,
 )
 from domain.rules import RULES_VERSION
 from domain.rules.damage import check_sdi_never_decreases, sdi_total
@@ -414,6 +415,7 @@ def _check_not_future(day: date, today: date, what: str) -> None:
 
 
 def _check_reason(reason: str) -> None:
+    storable(reason, "REASON", "reason")
     if not reason.strip():
         raise DomainRuleViolation("REASON_REQUIRED", "a correction or update needs a reason")
 

@@ -12,8 +12,10 @@ import psycopg
 from psycopg import sql
 
 from domain.application import TrialApplication, utc_now
+from infra.access_log import AccessLog
 from infra.config import Settings
 from infra.database import EmbeddedPostgres, eventsourcing_env
+from infra.encryption import CipherKeyError, check_readable, cipher_env
 from projections.runner import Projector, ReadModels
 
 RECORDER_TOPIC = "infra.recorder:TrialRecorder"
@@ -33,6 +35,7 @@ class Service:
     env: dict[str, str]
     app: TrialApplication
     read_models: ReadModels
+    access_log: AccessLog
     jwt_secret: str
     embedded: EmbeddedPostgres | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
@@ -71,14 +74,33 @@ def bootstrap(
         if schema:
             create_schema(database_url, schema)
             env["POSTGRES_SCHEMA"] = schema
-        app = TrialApplication(env, clock=clock, time_zone=settings.time_zone)
+        app = application(env, settings, clock)
         read_models = ReadModels(app)
+        access_log = AccessLog.open(app)
         secret = jwt_secret(settings)
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Service(settings, database_url, env, app, read_models, secret, embedded)
+    return Service(settings, database_url, env, app, read_models, access_log, secret, embedded)
+
+
+def application(
+    env: dict[str, str], settings: Settings, clock: Callable[[], datetime]
+) -> TrialApplication:
+    """The application, its payloads encrypted when TRIAL_CIPHER_KEY is set; ``env`` gets the
+    cipher settings too, so that the projector's runners decrypt with the same key."""
+    try:
+        env.update(cipher_env(settings.cipher_key))
+    except CipherKeyError as error:
+        raise ConfigurationError(str(error)) from error
+    app = TrialApplication(env, clock=clock, time_zone=settings.time_zone)
+    try:
+        check_readable(app, settings.cipher_key)
+    except CipherKeyError as error:
+        app.close()
+        raise ConfigurationError(str(error)) from error
+    return app
 
 
 def create_schema(database_url: str, schema: str) -> None:

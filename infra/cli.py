@@ -1,4 +1,4 @@
-"""The ``trial`` command line: serve, token, demo."""
+"""The ``trial`` command line: serve, project, rebuild, seal, verify, token, demo."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from domain.vocabulary import Role
+from infra.audit import PeriodicSealer
+from infra.audit import seal as seal_streams
+from infra.audit import verify as verify_chains
 from infra.bootstrap import ConfigurationError, bootstrap, jwt_secret
 from infra.config import Settings
 
@@ -31,6 +34,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.projector:
             service.start_projector()
+        if settings.seal_interval_s > 0:
+            sealer = PeriodicSealer(service.app, settings.seal_interval_s)
+            sealer.start()
+            service.closers.append(sealer.stop)
         uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
     finally:
         service.close()
@@ -71,6 +78,40 @@ def rebuild(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         service.close()
     return 0
+
+
+def seal(args: argparse.Namespace, settings: Settings) -> int:
+    """Record the head hash of every participant stream (see infra.audit)."""
+    service = bootstrap(settings)
+    try:
+        done = seal_streams(service.app)
+    finally:
+        service.close()
+    if done.id is None:
+        print("nothing to seal: no participant has an event yet")
+    elif done.recorded:
+        print(f"seal {done.id} at {done.sealed_at:%Y-%m-%dT%H:%M:%S%z}: {done.streams} streams")
+    else:
+        print(f"no stream changed since seal {done.id}; nothing recorded")
+    return 0
+
+
+def verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute every hash chain; exit 1 and name the first break when one is broken."""
+    service = bootstrap(settings)
+    try:
+        result = verify_chains(service.app)
+    finally:
+        service.close()
+    checked = f"{result.streams_checked} streams, {result.events_checked} events"
+    if result.ok:
+        print(f"ok: {checked}")
+        return 0
+    print(
+        f"BROKEN: participant {result.first_broken_participant_id} at version "
+        f"{result.first_broken_version}: {result.problem} ({checked} checked)"
+    )
+    return 1
 
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,6 +166,14 @@ def parser() -> argparse.ArgumentParser:
         "name", nargs="?", help="participant_status, study_summary or safety_ledger (default: all)"
     )
     rebuild_cmd.set_defaults(run=rebuild)
+
+    seal_cmd = commands.add_parser("seal", help="record the head hash of every stream")
+    seal_cmd.set_defaults(run=seal)
+
+    verify_cmd = commands.add_parser(
+        "verify", help="recompute every hash chain; exit 1 if one is broken"
+    )
+    verify_cmd.set_defaults(run=verify)
 
     token_cmd = commands.add_parser("token", help="print a signed JWT for the configured secret")
     token_cmd.add_argument("--role", required=True, choices=[role.value for role in Role])

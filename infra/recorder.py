@@ -3,11 +3,14 @@
 Every stored event gets one row in ``trial_event_log`` written in the same transaction, after the
 events table is locked: its global position (the notification id), the transaction time taken
 under that lock (so recorded times follow commit order and ``asOf`` lookups are exact), who
-recorded it and why, and the command's idempotency key and digest.
+recorded it and why, the command's idempotency key and digest, and the event's link in its
+participant's hash chain (``infra.chain``): its hash and the previous event's hash, computed under
+the same lock so that two writers of one stream can never chain to the same predecessor.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -17,11 +20,24 @@ from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from domain.application import CommandReceipt, EventAudit, EventLogEntry
+from domain.inputs import storable
+from infra.chain import Link, chain_hash
 
 LOG_TABLE = "trial_event_log"
+SEALS_TABLE = "trial_seals"
+
+
+def event_type(topic: str) -> str:
+    """The event's class name: "domain.participant:Participant.Infused" → "Infused"."""
+    return topic.rsplit(".", 1)[-1]
+
+
+def _flag(curs: Cursor[DictRow], column: str) -> bool:
+    row = curs.fetchone()
+    return bool(row is not None and row[column])
 
 
 def _audits(audit: Any, count: int) -> list[EventAudit]:
@@ -40,6 +56,7 @@ class TrialRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         schema = Identifier(datastore.schema)
         log = Identifier(LOG_TABLE)
+        events = Identifier(self.events_table_name)
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{log} ("
@@ -68,15 +85,104 @@ class TrialRecorder(PostgresApplicationRecorder):
                 "CREATE INDEX IF NOT EXISTS trial_event_log_recorded_at"
                 " ON {schema}.{log} (recorded_at)"
             ).format(schema=schema, log=log),
+            # Databases created before the hash chain get its columns. Checked first, so that
+            # a start-up never queues an ALTER TABLE's lock behind a long read of the log.
+            SQL(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM information_schema.columns"
+                " WHERE table_schema = {schema_name} AND table_name = {log_name}"
+                " AND column_name = 'previous_hash') THEN"
+                " ALTER TABLE {schema}.{log} ADD COLUMN IF NOT EXISTS hash text,"
+                " ADD COLUMN IF NOT EXISTS previous_hash text; END IF; END $$"
+            ).format(
+                schema=schema,
+                log=log,
+                schema_name=Literal(datastore.schema),
+                log_name=Literal(LOG_TABLE),
+            ),
+            # A seal: the head (version, hash) of every stream when it was taken (infra.audit).
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{seals} ("
+                " id bigint NOT NULL,"
+                " sealed_at timestamptz NOT NULL,"
+                " participant_id uuid NOT NULL,"
+                " version bigint NOT NULL,"
+                " hash text,"
+                " PRIMARY KEY (id, participant_id))"
+            ).format(schema=schema, seals=Identifier(SEALS_TABLE)),
         ]
         self._insert_log = SQL(
             "INSERT INTO {schema}.{log} (position, participant_id, version, event_type,"
-            " recorded_at, actor, actor_role, actor_site, reason, idempotency_key, command_digest)"
+            " recorded_at, actor, actor_role, actor_site, reason, idempotency_key, command_digest,"
+            " hash, previous_hash)"
             " SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[],"
             " %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[])"
+            " %s::text[], %s::text[], %s::text[])"
         ).format(schema=schema, log=log)
+        # The transaction time, and the stored hash of the event before each stream's first
+        # event in this save, keyed by participant id.
+        self._select_chain_start = SQL(
+            "SELECT clock_timestamp() AS now, (SELECT coalesce(json_object_agg("
+            " l.participant_id::text, l.hash), '{{}}'::json) FROM {schema}.{log} AS l"
+            " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(participant_id, version)"
+            " USING (participant_id, version)) AS previous"
+        ).format(schema=schema, log=log)
+        # Every event row with its log row, either missing where the other exists.
+        self.select_links = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
+            " l.* FROM {schema}.{events} AS e FULL OUTER JOIN {schema}.{log} AS l"
+            " ON l.participant_id = e.originator_id AND l.version = e.originator_version"
+        ).format(schema=schema, events=events, log=log)
         self._select_log = SQL("SELECT * FROM {schema}.{log}").format(schema=schema, log=log)
+        # True only for a database whose history was recorded before the hash chain existed.
+        self._select_unchained = SQL(
+            "SELECT CASE WHEN (SELECT hash IS NULL FROM {schema}.{log} ORDER BY position LIMIT 1)"
+            " THEN NOT EXISTS (SELECT 1 FROM {schema}.{log} WHERE hash IS NOT NULL)"
+            " ELSE false END AS unchained"
+        ).format(schema=schema, log=log)
+        self._update_links = SQL(
+            "UPDATE {schema}.{log} AS l SET hash = u.hash, previous_hash = u.previous_hash"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS u(position, hash, previous_hash)"
+            " WHERE l.position = u.position"
+        ).format(schema=schema, log=log)
+
+    def table(self, name: str) -> Composed:
+        """A table of this recorder's schema, for statements of its own (``infra.audit``)."""
+        return SQL("{}.{}").format(Identifier(self.datastore.schema), Identifier(name))
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._chain_history()
+
+    def _chain_history(self) -> None:
+        """Migration: chain the events of a database created before the hash chain, once.
+
+        Only while no event has a hash yet: afterwards an event without one is a tampering that
+        ``trial verify`` reports, not history to adopt. What the history held when it was
+        adopted is what the chain then vouches for."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._select_unchained)
+            if not _flag(curs, "unchained"):
+                return
+            self._lock_table(curs)
+            curs.execute(self._select_unchained)
+            if not _flag(curs, "unchained"):
+                return  # another process adopted it while this one waited for the lock
+            curs.execute(
+                self.select_links
+                + SQL(" WHERE l.position IS NOT NULL AND e.notification_id IS NOT NULL")
+                + SQL(" ORDER BY l.participant_id, l.version")
+            )
+            heads: dict[UUID, str] = {}
+            positions: list[int] = []
+            hashes: list[str] = []
+            previous: list[str | None] = []
+            for row in curs.fetchall():
+                link = Link.of(row)
+                previous.append(heads.get(link.participant_id))
+                heads[link.participant_id] = chain_hash(link, previous[-1])
+                positions.append(link.position)
+                hashes.append(heads[link.participant_id])
+            curs.execute(self._update_links, (positions, hashes, previous))
 
     def _insert_events(
         self,
@@ -93,6 +199,9 @@ class TrialRecorder(PostgresApplicationRecorder):
                 "events are saved with their audit (save(..., audit=EventAudit(...)), or one"
                 " EventAudit per event), so that each one gets its event-log row"
             )
+        for audit in _audits(kwargs.get("audit"), len(stored_events)):
+            for name in ("actor", "actor_role", "actor_site", "reason", "idempotency_key"):
+                storable(getattr(audit, name), "AUDIT_TEXT", name.replace("_", " "))
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
@@ -102,21 +211,46 @@ class TrialRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        audits = _audits(kwargs["audit"], len(stored_events))
         if positions is None:
             return positions
-        # Taken after the EXCLUSIVE lock on the events table: recorded times follow commit order.
-        curs.execute("SELECT clock_timestamp() AS now")
+        try:
+            return self._log(
+                curs, positions, stored_events, _audits(kwargs["audit"], len(positions))
+            )
+        except BaseException:
+            # The base class holds an error raised after its INSERT until its transaction block
+            # ends, and a client-side error leaves that transaction healthy: abort it here, so
+            # that the events are never committed without their log rows.
+            with contextlib.suppress(Exception):
+                curs.execute("DO $$ BEGIN RAISE EXCEPTION 'event log row not written'; END $$")
+            raise
+
+    def _log(
+        self,
+        curs: Cursor[DictRow],
+        positions: Sequence[int],
+        stored_events: Sequence[StoredEvent],
+        audits: list[EventAudit],
+    ) -> Sequence[int]:
+        # Taken after the EXCLUSIVE lock on the events table: recorded times follow commit order,
+        # and no other writer can append to a stream between reading its head and chaining to it.
+        firsts: dict[UUID | str, int] = {}
+        for event in stored_events:
+            firsts.setdefault(event.originator_id, event.originator_version)
+        starts = {stream: version - 1 for stream, version in firsts.items() if version > 1}
+        curs.execute(self._select_chain_start, (list(starts), list(starts.values())))
         row = curs.fetchone()
         assert row is not None
         recorded_at: datetime = row["now"]
+        previous: dict[str, str | None] = row["previous"]
+        hashes = self._chain(positions, stored_events, audits, recorded_at, previous)
         curs.execute(
             self._insert_log,
             (
                 list(positions),
                 [event.originator_id for event in stored_events],
                 [event.originator_version for event in stored_events],
-                [event.topic.rsplit(".", 1)[-1] for event in stored_events],
+                [event_type(event.topic) for event in stored_events],
                 [recorded_at] * len(audits),
                 [audit.actor for audit in audits],
                 [audit.actor_role for audit in audits],
@@ -124,11 +258,48 @@ class TrialRecorder(PostgresApplicationRecorder):
                 [audit.reason for audit in audits],
                 [audit.idempotency_key for audit in audits],
                 [audit.command_digest for audit in audits],
+                [hashed for _, hashed in hashes],
+                [previous_hash for previous_hash, _ in hashes],
             ),
         )
         for audit in audits:
             audit.recorded_at = recorded_at
         return positions
+
+    @staticmethod
+    def _chain(
+        positions: Sequence[int],
+        stored_events: Sequence[StoredEvent],
+        audits: Sequence[EventAudit],
+        recorded_at: datetime,
+        previous: dict[str, str | None],
+    ) -> list[tuple[str | None, str]]:
+        """(previous hash, hash) of each event, chaining the events of one stream in this save
+        to each other and the first to the stream's stored head (``previous``)."""
+        heads: dict[str, str | None] = {}
+        chained: list[tuple[str | None, str]] = []
+        for position, event, audit in zip(positions, stored_events, audits, strict=True):
+            stream = str(event.originator_id)
+            previous_hash = heads[stream] if stream in heads else previous.get(stream)
+            link = Link(
+                position=position,
+                participant_id=UUID(stream),
+                version=event.originator_version,
+                event_type=event_type(event.topic),
+                topic=event.topic,
+                state=event.state,
+                recorded_at=recorded_at,
+                actor=audit.actor,
+                actor_role=audit.actor_role,
+                actor_site=audit.actor_site,
+                reason=audit.reason,
+                idempotency_key=audit.idempotency_key,
+                command_digest=audit.command_digest,
+            )
+            hashed = chain_hash(link, previous_hash)
+            heads[stream] = hashed
+            chained.append((previous_hash, hashed))
+        return chained
 
     def find_command(self, idempotency_key: str) -> CommandReceipt | None:
         statement = self._select_log + SQL(

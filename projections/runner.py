@@ -86,7 +86,7 @@ class Projector:
     """One eventsourcing ProjectionRunner per read model, each on its own thread.
 
     A supervisor thread restarts a runner that stopped on an error (a database outage, say),
-    after a pause that doubles up to a minute, so the read models resume by themselves.
+    after a pause that doubles up to 5 s, so the read models resume by themselves.
     """
 
     def __init__(self, env: Mapping[str, str], names: Iterable[str] | None = None) -> None:
@@ -132,7 +132,7 @@ class Projector:
                     pause = 1.0
                 except Exception:
                     log.warning("projection %s cannot restart yet; retrying", name, exc_info=True)
-                    pause = min(pause * 2, 60.0)
+                    pause = min(pause * 2, 5.0)
 
     def run_forever(self) -> None:
         """Block until ``stop`` (or Ctrl-C)."""

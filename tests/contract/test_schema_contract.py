@@ -24,14 +24,9 @@ from api.schema import build_schema as build_served_schema
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "schema.graphql"
 
 # (type, field) pairs of the contract that the read-side and audit issues will serve.
-NOT_YET_SERVED = {
-    ("Query", "auditTrail"),
-    ("Query", "verifyAuditChain"),
-}
+NOT_YET_SERVED: set[tuple[str, str]] = set()
 # Types reachable only through the root fields above.
-TYPES_OF_NOT_YET_SERVED = {
-    "AuditEntry", "AuditPage", "ChainVerification", "Role", "JSON",
-}  # fmt: skip
+TYPES_OF_NOT_YET_SERVED: set[str] = set()
 
 
 def contract() -> GraphQLSchema:
