@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,9 +76,12 @@ def bootstrap(
         if schema:
             create_schema(database_url, schema)
             env["POSTGRES_SCHEMA"] = schema
-        app = application(env, settings, clock)
-        read_models = ReadModels(app)
-        access_log = AccessLog.open(app)
+        # Processes starting together (API, projector) must not create the same tables at once:
+        # PostgreSQL answers "tuple concurrently updated" to concurrent CREATE ... IF NOT EXISTS.
+        with creating_tables(database_url, schema or "public"):
+            app = application(env, settings, clock)
+            read_models = ReadModels(app)
+            access_log = AccessLog.open(app)
         secret = jwt_secret(settings)
     except BaseException:
         if embedded is not None:
@@ -101,6 +106,18 @@ def application(
         app.close()
         raise ConfigurationError(str(error)) from error
     return app
+
+
+@contextmanager
+def creating_tables(database_url: str, schema: str) -> Iterator[None]:
+    """Hold a session advisory lock, per schema, while this process creates its tables."""
+    key = zlib.crc32(f"trial-create-tables:{schema}".encode())
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def create_schema(database_url: str, schema: str) -> None:

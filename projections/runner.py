@@ -90,7 +90,13 @@ class Projector:
     """
 
     def __init__(self, env: Mapping[str, str], names: Iterable[str] | None = None) -> None:
-        self.env = {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+        # The tables exist: bootstrap created them under its lock, before any projector starts.
+        self.env = {
+            **env,
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "2",
+            "CREATE_TABLE": "no",
+        }
         self.names = list(names or [p.name for p in PROJECTIONS])
         self.runners: dict[str, Runner] = {}
         self._stopping = threading.Event()
