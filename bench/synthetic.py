@@ -11,6 +11,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from domain.application import EventAudit, TrialApplication, command_digest
 from domain.inputs import (
@@ -126,18 +127,21 @@ def participant(rng: random.Random, index: int, extra_updates: int = 0) -> Parti
     return person
 
 
-def participants(count: int, seed: int = 7, extra_updates: int = 0) -> Iterator[Participant]:
+def participants(
+    count: int, seed: int = 7, extra_updates: int = 0, first: int = 0
+) -> Iterator[Participant]:
+    """``count`` participants, subject ids numbered from ``first`` (SY000000 by default)."""
     rng = random.Random(seed)
-    for index in range(count):
+    for index in range(first, first + count):
         yield participant(rng, index, extra_updates)
 
 
 def load(app: TrialApplication, count: int, seed: int = 7, extra_updates: int = 0,
-         batch: int = 50) -> int:  # fmt: skip
+         batch: int = 50, first: int = 0) -> int:  # fmt: skip
     """Record ``count`` synthetic participants; return the number of events recorded."""
     recorded = 0
     pending: list[Participant] = []
-    for person in participants(count, seed, extra_updates):
+    for person in participants(count, seed, extra_updates, first):
         pending.append(person)
         if len(pending) == batch:
             recorded += _save(app, pending)
@@ -148,7 +152,7 @@ def load(app: TrialApplication, count: int, seed: int = 7, extra_updates: int = 
 
 
 def _save(app: TrialApplication, people: list[Participant]) -> int:
-    events = [event for person in people for event in person.collect_events()]
+    events: list[Any] = [event for person in people for event in person.collect_events()]
     audits = [
         EventAudit(
             actor=event.actor, actor_role=event.actor_role, actor_site=event.actor_site,

@@ -1,0 +1,184 @@
+"""What every scenario shares: a fresh schema, the API in its own process, figures and tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from infra.bootstrap import Service, bootstrap
+from infra.config import Settings
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+JWT_SECRET = "bench-" + "b" * 40
+
+
+def database_url() -> str:
+    return os.environ.get("TRIAL_DATABASE_URL", DEFAULT_URL)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure, with the issue's baseline and target beside it where it names one."""
+
+    scenario: str
+    figure: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str | None = None
+    target: str | None = None
+    holds: bool | None = None
+    note: str | None = None
+
+    def as_json(self) -> str:
+        fields = {k: v for k, v in self.__dict__.items() if v is not None}
+        return json.dumps(fields)
+
+
+def report(figures: Sequence[Figure]) -> None:
+    """One JSON object per figure, then a human table."""
+    for figure in figures:
+        print(figure.as_json(), flush=True)
+    print(f"\n{'scenario':<18}{'figure':<44}{'value':>12} {'unit':<10}{'baseline':>12}  target")
+    for f in figures:
+        base = "" if f.baseline is None else f"{f.baseline:,.1f}"
+        target = "" if f.target is None else f"{f.target} ({'holds' if f.holds else 'MISSED'})"
+        value = f"{f.value:>12,.3f}" if f.unit == "ratio" else f"{f.value:>12,.1f}"
+        print(f"{f.scenario:<18}{f.figure:<44}{value} {f.unit:<10}{base:>12}  {target}")
+    print(flush=True)
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``samples`` (0 when there are none)."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    rank = max(round(fraction * len(ordered) + 0.5) - 1, 0)
+    return ordered[min(rank, len(ordered) - 1)]
+
+
+def fresh_schema() -> str:
+    return f"bench_{uuid.uuid4().hex[:8]}"
+
+
+def drop_schema(schema: str) -> None:
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def settings() -> Settings:
+    return Settings.from_env(
+        {
+            "TRIAL_DATABASE_URL": database_url(),
+            "TRIAL_DATA_DIR": "var/bench",
+            "TRIAL_JWT_SECRET": JWT_SECRET,
+            "TRIAL_SEAL_INTERVAL_S": "0",
+        }
+    )
+
+
+@contextmanager
+def service_in_fresh_schema() -> Iterator[Service]:
+    """The service in a new schema, closed and the schema dropped afterwards."""
+    schema = fresh_schema()
+    service = bootstrap(settings(), schema=schema)
+    try:
+        yield service
+    finally:
+        service.close()
+        drop_schema(schema)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ApiProcess:
+    """``trial serve`` (with its projector) in a separate process, so its memory is its own."""
+
+    def __init__(self, schema: str) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "TRIAL_DATABASE_URL": database_url(),
+            "TRIAL_DATABASE_SCHEMA": schema,
+            "TRIAL_JWT_SECRET": JWT_SECRET,
+            "TRIAL_SEAL_INTERVAL_S": "0",
+            "TRIAL_DATA_DIR": "var/bench",
+        }
+        self.log = Path("var/bench") / f"api-{schema}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the API process exited; see {self.log}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the API did not start within {timeout:.0f} s; see {self.log}")
+
+    def wait_settled(self, timeout: float = 60.0) -> None:
+        """Until /health shows every read model caught up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).json()
+            if not any(p["lag"] for p in health["projections"]):
+                return
+            time.sleep(0.1)
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM: the process's peak resident memory so far."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log_file.close()
+
+
+@contextmanager
+def api_process(schema: str) -> Iterator[ApiProcess]:
+    api = ApiProcess(schema)
+    try:
+        api.wait_ready()
+        yield api
+    finally:
+        api.stop()

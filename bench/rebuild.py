@@ -1,0 +1,63 @@
+"""rebuild: each read model rebuilt from a synthetic study of ~1,000,000 events (10,000
+participants) vs a raw sequential read of the events table; events/s and ratio."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+from psycopg import sql
+
+from bench.common import Figure, database_url, service_in_fresh_schema
+from bench.synthetic import load
+from projections.runner import PROJECTIONS, rebuild
+
+NAME = "rebuild"
+SIZES = {"quick": (1_000, 0), "full": (10_000, 88)}  # participants, AE updates each
+FETCH = 5_000
+
+
+def run(quick: bool) -> list[Figure]:
+    participants, updates = SIZES["quick" if quick else "full"]
+    figures = []
+    with service_in_fresh_schema() as service:
+        started = time.perf_counter()
+        events = load(service.app, participants, extra_updates=updates, batch=20)
+        load_rate = events / (time.perf_counter() - started)
+        raw_rate = _raw_read(service.env["POSTGRES_SCHEMA"], events)
+        figures.append(Figure(NAME, f"load (synthetic, {events:,} events)", load_rate, "events/s"))
+        figures.append(Figure(NAME, "raw sequential read (psycopg)", raw_rate, "events/s"))
+        for projection in PROJECTIONS:
+            started = time.perf_counter()
+            count = rebuild(service.app, projection.name)
+            rate = count / (time.perf_counter() - started)
+            figures.append(
+                Figure(
+                    NAME,
+                    f"rebuild {projection.name}",
+                    rate,
+                    "events/s",
+                    baseline=raw_rate,
+                    baseline_name="raw sequential read",
+                    target=">= 20000 and >= 0.25 x raw",
+                    holds=rate >= 20_000 and rate >= 0.25 * raw_rate,
+                    note=f"{rate / raw_rate:.3f} x raw",
+                )
+            )
+    return figures
+
+
+def _raw_read(schema: str, expected: int) -> float:
+    """Every event's state, in order, through a server-side cursor fetching in batches."""
+    query = sql.SQL("SELECT state FROM {}.trial_events ORDER BY notification_id").format(
+        sql.Identifier(schema)
+    )
+    read = 0
+    started = time.perf_counter()
+    with psycopg.connect(database_url()) as conn, conn.cursor(name="raw_read") as cursor:
+        cursor.itersize = FETCH
+        cursor.execute(query)
+        while batch := cursor.fetchmany(FETCH):
+            read += len(batch)
+    assert read == expected, (read, expected)
+    return read / (time.perf_counter() - started)
