@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, cast
@@ -88,6 +88,8 @@ class EventAudit:
 
 @dataclass(frozen=True)
 class EventLogEntry:
+    """Who recorded an event, when and why: its row of the event log."""
+
     position: int
     participant_id: UUID
     version: int
@@ -97,6 +99,11 @@ class EventLogEntry:
     actor_role: str
     actor_site: str | None
     reason: str | None
+
+    @classmethod
+    def fields_of(cls, row: Mapping[str, Any]) -> dict[str, Any]:
+        """This entry's fields from an event-log row that may hold more columns."""
+        return {name: row[name] for name in cls.__dataclass_fields__}
 
 
 class EventLog(Protocol):

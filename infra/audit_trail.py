@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
-from domain.application import TrialApplication
+from domain.application import EventLogEntry, TrialApplication
 from infra.recorder import LOG_TABLE, TrialRecorder
 from projections.participant_status import KEY, ParticipantStatus
 from projections.store import table_name
@@ -32,16 +32,9 @@ UNREADABLE = {"unreadable": "the stored event is missing or no longer decodes"}
 
 
 @dataclass(frozen=True)
-class TrailEntry:
-    position: int
-    participant_id: UUID
-    version: int
-    event_type: str
-    recorded_at: datetime
-    actor: str
-    actor_role: str
-    actor_site: str | None
-    reason: str | None
+class TrailEntry(EventLogEntry):
+    """An event-log entry with the event's payload and its place in the hash chain."""
+
     data: dict[str, Any]
     hash: str | None
     previous_hash: str | None
@@ -85,16 +78,10 @@ def audit_trail(
 
 
 def _entry(app: TrialApplication, row: Mapping[str, Any], pii: bool) -> TrailEntry:
+    fields = EventLogEntry.fields_of(row)
+    fields["recorded_at"] = fields["recorded_at"].astimezone(UTC)
     return TrailEntry(
-        position=row["position"],
-        participant_id=row["participant_id"],
-        version=row["version"],
-        event_type=row["event_type"],
-        recorded_at=row["recorded_at"].astimezone(UTC),
-        actor=row["actor"],
-        actor_role=row["actor_role"],
-        actor_site=row["actor_site"],
-        reason=row["reason"],
+        **fields,
         data=_payload(app, row, pii),
         hash=row["hash"],
         previous_hash=row["previous_hash"],

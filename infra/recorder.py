@@ -342,20 +342,7 @@ class TrialRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (participant_id,))
             rows = curs.fetchall()
-        return [
-            EventLogEntry(
-                position=row["position"],
-                participant_id=row["participant_id"],
-                version=row["version"],
-                event_type=row["event_type"],
-                recorded_at=row["recorded_at"],
-                actor=row["actor"],
-                actor_role=row["actor_role"],
-                actor_site=row["actor_site"],
-                reason=row["reason"],
-            )
-            for row in rows
-        ]
+        return [EventLogEntry(**EventLogEntry.fields_of(row)) for row in rows]
 
     def participant_ids(self) -> list[UUID]:
         statement = SQL(
