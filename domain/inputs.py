@@ -8,6 +8,7 @@ sorted lists. Events therefore store the inputs exactly as they were accepted.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,17 +77,23 @@ LATEST = date(2199, 12, 31)
 def within_calendar(value: object) -> None:
     """Refuse dates and instants outside 1900–2199 in any field: no trial record lies there,
     and date arithmetic (study days, the SAE clock) must never overflow."""
-    for field in dataclasses.fields(value):  # type: ignore[arg-type]
-        item = getattr(value, field.name)
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            within_calendar(item)
+    kind: Any = type(value)
+    for name in _field_names(kind):
+        item = getattr(value, name)
         if isinstance(item, date):
             day = item.date() if isinstance(item, datetime) else item
             require(
                 EARLIEST <= day <= LATEST,
                 "DATE_RANGE",
-                f"{field.name} {item.isoformat()} is outside {EARLIEST.year}–{LATEST.year}",
+                f"{name} {item.isoformat()} is outside {EARLIEST.year}–{LATEST.year}",
             )
+        elif hasattr(type(item), "__dataclass_fields__"):
+            within_calendar(item)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def _text(value: str, rule: str, name: str) -> str:

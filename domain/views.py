@@ -139,6 +139,7 @@ def participant_view(
     consent = participant.consent
     withdrawal = participant.withdrawal
     infused_at = None if participant.infusion is None else participant.infusion["infused_at"]
+    scored = ScoredVisits(participant)
     return ParticipantView(
         id=participant.id,
         subject_id=participant.subject_id,
@@ -152,7 +153,7 @@ def participant_view(
         eligibility=eligibility_view(participant),
         infused_at=parse_instant(infused_at),
         visits=tuple(
-            visit_view(participant, visit)
+            visit_view(participant, visit, scored)
             for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
             if visit in participant.visits
         ),
@@ -183,54 +184,89 @@ def eligibility_view(participant: Participant) -> EligibilityView | None:
     )
 
 
-def _score(participant: Participant, visit: Visit) -> VisitScore | None:
-    recorded = participant.visits.get(visit)
-    return None if recorded is None else VisitScore.from_payload(recorded.score)
+class ScoredVisits:
+    """A participant's recorded visit scores, each parsed and assessed once per derivation.
 
+    Every visit's outcomes look back at the baseline and the earlier visits; parsing the
+    stored payloads once instead of once per look keeps a whole view linear in its visits.
+    """
 
-def _assessment(participant: Participant, score: VisitScore) -> Assessment:
-    consent = participant.consent
-    return score.to_assessment(score.effective_egfr(consent.date_of_birth, consent.sex))
+    def __init__(self, participant: Participant) -> None:
+        self.participant = participant
+        self._scores: dict[Visit, VisitScore] = {}
+        self._assessments: dict[Visit, Assessment] = {}
+        self._baseline: tuple[Assessment | None] | None = None
+
+    def score(self, visit: Visit) -> VisitScore | None:
+        if visit not in self._scores:
+            recorded = self.participant.visits.get(visit)
+            if recorded is None:
+                return None
+            self._scores[visit] = VisitScore.from_payload(recorded.score)
+        return self._scores[visit]
+
+    def assessment(self, visit: Visit) -> Assessment | None:
+        if visit not in self._assessments:
+            score = self.score(visit)
+            if score is None:
+                return None
+            consent = self.participant.consent
+            egfr = score.effective_egfr(consent.date_of_birth, consent.sex)
+            self._assessments[visit] = score.to_assessment(egfr)
+        return self._assessments[visit]
+
+    def sri_baseline(self) -> Assessment | None:
+        """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
+        if self._baseline is None:
+            baseline = self.assessment(Visit.BASELINE)
+            if baseline is None and self.participant.screenings:
+                screening = self.participant.screenings[-1]["screening"]
+                baseline = ScreeningDetails.from_payload(screening).to_assessment()
+            self._baseline = (baseline,)
+        return self._baseline[0]
 
 
 def sri_baseline(participant: Participant) -> Assessment | None:
     """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
-    baseline = _score(participant, Visit.BASELINE)
-    if baseline is not None:
-        return _assessment(participant, baseline)
-    if not participant.screenings:
-        return None
-    screening = ScreeningDetails.from_payload(participant.screenings[-1]["screening"])
-    return screening.to_assessment()
+    return ScoredVisits(participant).sri_baseline()
 
 
-def visit_context(participant: Participant, visit: Visit) -> VisitContext:
+def visit_context(
+    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
+) -> VisitContext:
     """Everything the endpoint rules need about ``visit``, scored or not."""
-    baseline = sri_baseline(participant)
-    current_score = _score(participant, visit)
-    current = None if current_score is None else _assessment(participant, current_score)
+    scored = scored or ScoredVisits(participant)
+    baseline = scored.sri_baseline()
+    current = scored.assessment(visit)
     if visit is Visit.BASELINE:
         return VisitContext(visit, current, baseline, baseline, False, False)
-    earlier = FOLLOW_UP_VISITS[: FOLLOW_UP_VISITS.index(visit)]
-    earlier_scores = [s for v in earlier if (s := _score(participant, v)) is not None]
-    previous = _assessment(participant, earlier_scores[-1]) if earlier_scores else baseline
+    earlier = [
+        v for v in FOLLOW_UP_VISITS[: FOLLOW_UP_VISITS.index(visit)] if v in participant.visits
+    ]
+    previous = scored.assessment(earlier[-1]) if earlier else baseline
     withdrawn = False
     if participant.withdrawal is not None and participant.infusion_date is not None:
         withdrawn_on = date.fromisoformat(participant.withdrawal["withdrawn_on"])
         withdrawn = withdrawn_on <= target_date(visit, participant.infusion_date)
-    rescue_earlier = any(score.rescue_therapy for score in earlier_scores)
+    rescue_earlier = any(s.rescue_therapy for v in earlier if (s := scored.score(v)) is not None)
     return VisitContext(visit, current, baseline, previous, withdrawn, rescue_earlier)
 
 
-def visit_outcomes(participant: Participant, visit: Visit) -> dict[str, Verdict]:
+def visit_outcomes(
+    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
+) -> dict[str, Verdict]:
     """Every endpoint's outcome at ``visit`` (also for a visit not scored)."""
-    return evaluate_all(visit_context(participant, visit))
+    return evaluate_all(visit_context(participant, visit, scored))
 
 
-def visit_view(participant: Participant, visit: Visit) -> VisitView:
+def visit_view(
+    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
+) -> VisitView:
+    scored = scored or ScoredVisits(participant)
     recorded = participant.visits[visit]
-    score = VisitScore.from_payload(recorded.score)
-    assessment = _assessment(participant, score)
+    score = scored.score(visit)
+    assessment = scored.assessment(visit)
+    assert score is not None and assessment is not None
     infusion_day = participant.infusion_date
     return VisitView(
         visit=visit,
@@ -249,7 +285,7 @@ def visit_view(participant: Participant, visit: Visit) -> VisitView:
         pga=score.pga_tenths / 10,
         sdi=None if score.sdi_items is None else sdi_total(score.sdi_items),
         egfr=assessment.egfr,
-        outcomes=visit_outcomes(participant, visit),
+        outcomes=visit_outcomes(participant, visit, scored),
         corrected=recorded.corrected,
         rules_version=RULES_VERSION,
         data_queries=tuple(visit_lab_queries(score.sledai, score.upcr_g_per_g)),

@@ -16,10 +16,14 @@ T = TypeVar("T")
 
 def to_document(value: Any) -> Any:
     """A JSON-native copy of a view: dates as ISO strings, enums and UUIDs as strings."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_document(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    kind: Any = type(value)
+    names = _field_names(kind)
+    if names is not None:
+        return {name: to_document(getattr(value, name)) for name in names}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -29,6 +33,14 @@ def to_document(value: Any) -> Any:
     if isinstance(value, list | tuple | frozenset | set):
         return [to_document(item) for item in value]
     return value
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's field names in order; None for any other type."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def from_document(kind: type[T], document: Any) -> T:
