@@ -13,7 +13,7 @@ from bench.synthetic import load
 from projections.runner import PROJECTIONS, rebuild
 
 NAME = "rebuild"
-SIZES = {"quick": (1_000, 0), "full": (10_000, 88)}  # participants, AE updates each
+SIZES = {"quick": (100, 88), "full": (10_000, 88)}  # participants, AE updates each: ~100 events
 FETCH = 5_000
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from domain.application import TrialApplication
 from domain.participant import Participant
@@ -12,19 +18,30 @@ PAGE = 5_000
 
 
 def events_until(app: TrialApplication, stop: int, after: int = 0) -> Iterator[Participant.Event]:
-    """Every participant event with a position in (``after``, ``stop``], in order."""
-    start = after
-    while start < stop:
-        page = app.recorder.select_notifications(
-            start=start, limit=PAGE, stop=stop, inclusive_of_start=False
-        )
-        if not page:
-            return
-        for notification in page:
-            event = app.mapper.to_domain_event(notification)
-            assert isinstance(event, Participant.Event)
-            yield event
-        start = page[-1].id
+    """Every participant event with a position in (``after``, ``stop``], in order.
+
+    One server-side cursor in one snapshot, fetched in pages of plain tuples: a rebuild reads
+    every event, and the recorder's row-by-row dictionaries cost more than the decoding.
+    """
+    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
+    table = cast(PostgresApplicationRecorder, app.recorder).events_table_name
+    query = SQL(
+        "SELECT originator_id, originator_version, topic, state FROM {}.{} "
+        "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id"
+    ).format(Identifier(datastore.schema), Identifier(table))
+    to_domain_event = app.mapper.to_domain_event
+    with (
+        datastore.get_connection() as conn,
+        conn.transaction(),
+        conn.cursor("events_until", row_factory=tuple_row) as cursor,
+    ):
+        cursor.itersize = PAGE
+        cursor.execute(query, (after, stop))
+        while page := cursor.fetchmany(PAGE):
+            for row in page:
+                event = to_domain_event(StoredEvent(*row))
+                assert isinstance(event, Participant.Event)
+                yield event
 
 
 def fold(
