@@ -6,14 +6,22 @@ same role and site rules (PII masked, ledger and summary limited to the caller's
 that arrive while a push is being read or sent are coalesced into one re-read; a participant is
 pushed once per version, the ledger and the summary only when their value differs from the one
 the subscriber has (read when it subscribed, or pushed last).
+
+A change to a participant is read once per process, not once per subscriber: every subscriber
+whose latest news of the participant is that change is pushed the same read (``SharedReads``),
+masked for its role, after its own site check.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import strawberry
 
@@ -27,12 +35,14 @@ from api.access_log import (
 from api.auth import Principal
 from api.context import Context, Info
 from api.inputs import parse_participant_id
-from api.notifications import Batch, ReadModelHub
+from api.notifications import Batch, Change, ReadModelHub
 from api.safety import SafetyLedger
 from api.study import StudySummary
 from api.threads import blocking
 from api.types import Participant
 from domain.errors import Forbidden
+from domain.views import ParticipantView
+from domain.vocabulary import Role
 from projections import participant_status, safety_ledger, study_summary
 
 T = TypeVar("T")
@@ -47,13 +57,63 @@ def _hub(context: Context) -> ReadModelHub:
     return context.hub
 
 
-async def _pushes(context: Context, read: Callable[[Batch], list[T]]) -> AsyncGenerator[T, None]:
-    """Each batch of changes from the hub, read in a worker thread into zero or more pushes."""
+async def _pushes(
+    context: Context, read: Callable[[Batch], Awaitable[list[T]]]
+) -> AsyncGenerator[T, None]:
+    """Each batch of changes from the hub, read into zero or more pushes."""
     async with _hub(context).subscription() as inbox:
         while True:
             batch = await inbox.take()
-            for value in await blocking(read, batch):
+            for value in await read(batch):
                 yield value
+
+
+class SharedReads:
+    """One blocking read per key for all the subscriptions of a process that ask for it.
+
+    A key names a read and the change that prompted it: a read started after a change's
+    notification arrived shows at least that change, so every subscriber whose latest news is
+    that change may be pushed its result. The last ``size`` results are kept for subscribers
+    that take their batch late; a read that failed is forgotten (the next asker reads again).
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.reads = 0  # how many reads were started
+        self._results: OrderedDict[Hashable, asyncio.Future[Any]] = OrderedDict()
+
+    async def get(self, key: Hashable, read: Callable[[], T]) -> T:
+        result = self._results.get(key)
+        if result is None:
+            result = asyncio.ensure_future(blocking(read))
+            result.add_done_callback(partial(self._forget_failure, key))
+            self.reads += 1
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+        # One subscriber leaving does not cancel the read the others wait for.
+        return cast(T, await asyncio.shield(result))
+
+    def _forget_failure(self, key: Hashable, result: asyncio.Future[Any]) -> None:
+        if (result.cancelled() or result.exception()) and self._results.get(key) is result:
+            del self._results[key]
+
+
+class FanOut:
+    """What the subscriptions served by one process (one hub) share."""
+
+    def __init__(self) -> None:
+        self.reads = SharedReads()
+
+
+_fan_outs: WeakKeyDictionary[ReadModelHub, FanOut] = WeakKeyDictionary()
+
+
+def fan_out(hub: ReadModelHub) -> FanOut:
+    """The hub's shared reads (made on first use)."""
+    if hub not in _fan_outs:
+        _fan_outs[hub] = FanOut()
+    return _fan_outs[hub]
 
 
 # ----- participantChanged -----
@@ -62,6 +122,33 @@ async def _pushes(context: Context, read: Callable[[Batch], list[T]]) -> AsyncGe
 def _participant(context: Context, principal: Principal, pid: UUID) -> Participant | None:
     view = readside.current_participant(context.service, principal, pid, context.now())
     return None if view is None else Participant.of(view, pii=principal.sees_pii)
+
+
+# Reads a participant for every subscriber at once; each subscriber's site check follows.
+EVERY_SITE = Principal("participantChanged", Role.AUDITOR, None)
+
+
+@dataclass(frozen=True)
+class SharedParticipant:
+    """One read of a participant, as each role may see it."""
+
+    site: str
+    with_pii: Participant
+    without_pii: Participant
+
+    @classmethod
+    def read(cls, context: Context, pid: UUID) -> SharedParticipant | None:
+        view: ParticipantView | None = readside.current_participant(
+            context.service, EVERY_SITE, pid, context.now()
+        )
+        if view is None:
+            return None
+        return cls(view.site, Participant.of(view, pii=True), Participant.of(view, pii=False))
+
+    def seen_by(self, principal: Principal) -> Participant | None:
+        if not principal.can_read(self.site):
+            return None  # consented at a site the caller may not read
+        return self.with_pii if principal.sees_pii else self.without_pii
 
 
 class ParticipantPushes:
@@ -80,32 +167,47 @@ class ParticipantPushes:
             if current is not None:
                 self.pushed[self.only] = current.version
 
-    def __call__(self, batch: Batch) -> list[Participant]:
-        if batch.resync and self.only is None:
-            now = self.context.now()
-            views = readside.participants(self.context.service, self.principal, now)
-            current = [Participant.of(v, pii=self.principal.sees_pii) for v in views]
+    async def __call__(self, batch: Batch) -> list[Participant]:
+        if batch.resync:
+            current = await blocking(self._reread)
         else:
-            current = [p for pid in self._changed(batch) if (p := self._read(pid)) is not None]
+            seen = [await self._seen(change) for change in self._changed(batch)]
+            current = [p for p in seen if p is not None]
         pushes = [p for p in current if self._new(p)]
         if pushes:
-            record_read(
-                self.context.service, self.principal, PARTICIPANT_CHANGED,
+            await blocking(
+                record_read, self.context.service, self.principal, PARTICIPANT_CHANGED,
                 [UUID(str(p.id)) for p in pushes], {"id": self.only},
             )  # fmt: skip
         return pushes
 
-    def _changed(self, batch: Batch) -> list[UUID]:
-        if batch.resync:
-            return [self.only] if self.only is not None else []
-        changed = (
-            change.participant_id
-            for change in batch.changes
-            if change.projection == PARTICIPANTS
-            and self.principal.can_read(change.site)
-            and self.only in (None, change.participant_id)
-        )
-        return list(dict.fromkeys(changed))
+    def _reread(self) -> list[Participant]:
+        """After a reconnection: this subscriber's participants as they are now, read anew."""
+        if self.only is not None:
+            return [p for p in [self._read(self.only)] if p is not None]
+        views = readside.participants(self.context.service, self.principal, self.context.now())
+        return [Participant.of(v, pii=self.principal.sees_pii) for v in views]
+
+    def _changed(self, batch: Batch) -> list[Change]:
+        """The latest change of each participant the batch changed that this subscriber sees."""
+        latest: dict[UUID, Change] = {}
+        for change in batch.changes:
+            if (
+                change.projection == PARTICIPANTS
+                and self.principal.can_read(change.site)
+                and self.only in (None, change.participant_id)
+            ):
+                seen = latest.get(change.participant_id)
+                if seen is None or change.position > seen.position:
+                    latest[change.participant_id] = change
+        return list(latest.values())
+
+    async def _seen(self, change: Change) -> Participant | None:
+        """The participant after ``change``, read once for every subscriber, as this one sees it."""
+        key = (PARTICIPANTS, change.participant_id, change.position)
+        read = partial(SharedParticipant.read, self.context, change.participant_id)
+        shared = await fan_out(_hub(self.context)).reads.get(key, read)
+        return None if shared is None else shared.seen_by(self.principal)
 
     def _read(self, pid: UUID) -> Participant | None:
         try:
@@ -146,7 +248,10 @@ class ViewPushes(Generic[V, T]):
         """Read the view the caller starts from (its own query would return it now)."""
         self.last = self.read()
 
-    def __call__(self, batch: Batch) -> list[T]:
+    async def __call__(self, batch: Batch) -> list[T]:
+        return await blocking(self._read, batch)
+
+    def _read(self, batch: Batch) -> list[T]:
         touched = batch.resync or any(
             change.projection == self.projection and self.principal.can_read(change.site)
             for change in batch.changes

@@ -1,0 +1,129 @@
+"""One change pushed to many subscribers of one process: each is pushed the participant as its
+own role and sites allow, each push is logged in its own row, and the participant is read once
+for all of them."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from api.subscriptions import fan_out
+from domain.vocabulary import Role
+from tests.e2e.conftest import GraphQLClient, RunningServer
+from tests.e2e.documents import CONSENT, SCREEN, consent_input, enrol, screening_input
+from tests.e2e.test_access_log_api import rows_of
+from tests.e2e.test_subscriptions import (
+    PARTICIPANT_CHANGED,
+    Subscriber,
+    hub_of,
+    mutate,
+    run,
+    settled,
+    staff,
+    subscribed,
+    subscriber,
+)
+
+pytestmark = pytest.mark.e2e
+
+# Who watches NJ01-007 being screened: (role, site, by id), named after their token's subject.
+WATCHERS: dict[str, tuple[Role, str | None, bool]] = {
+    "monitor-1": (Role.MONITOR, "NJ01", True),
+    "monitor-2": (Role.MONITOR, "NJ01", False),
+    "sponsor-1": (Role.SPONSOR, None, True),
+    "sponsor-2": (Role.SPONSOR, None, False),
+    "reviewer-1": (Role.SAFETY_REVIEWER, None, True),
+    "auditor-1": (Role.AUDITOR, None, False),
+    "staff-nj02": (Role.SITE_STAFF, "NJ02", False),
+}
+
+
+async def watch(
+    server: RunningServer, client: GraphQLClient, stack: AsyncExitStack, pid: str
+) -> dict[str, Subscriber]:
+    """Every watcher subscribed to participantChanged (by ``pid`` or to every participant)."""
+    subscribers: dict[str, Subscriber] = {}
+    for name, (role, site, by_id) in WATCHERS.items():
+        token = client.token(role, site, sub=name)
+        subscribers[name] = sub = await stack.enter_async_context(subscriber(server, token))
+        await sub.subscribe(PARTICIPANT_CHANGED, {"id": pid} if by_id else {})
+    await subscribed(server, len(WATCHERS))
+    return subscribers
+
+
+def test_participant_changed_pushes_each_role_its_own_masking_when_many_watch_one_change(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    nj01, nj02 = staff(client, "NJ01"), staff(client, "NJ02")
+    pid = enrol(nj01, "NJ01-007", until="CONSENTED")
+
+    async def scenario() -> dict[str, dict[str, Any]]:
+        await settled(server)
+        async with AsyncExitStack() as stack:
+            subscribers = await watch(server, client, stack, pid)
+            await mutate(nj01, SCREEN, screening_input(pid))
+            await mutate(nj02, CONSENT, consent_input("NJ02-003", "NJ02"))
+            return {name: await sub.push() for name, sub in subscribers.items()}
+
+    first = run(scenario())
+
+    for name in ("monitor-1", "monitor-2", "auditor-1"):
+        assert (first[name]["subjectId"], first[name]["version"]) == ("NJ01-007", 2), name
+        assert (first[name]["dateOfBirth"], first[name]["initials"]) == ("1988-04-17", "LMW")
+    for name in ("sponsor-1", "sponsor-2", "reviewer-1"):
+        assert (first[name]["subjectId"], first[name]["version"]) == ("NJ01-007", 2), name
+        assert (first[name]["dateOfBirth"], first[name]["initials"]) == (None, None), name
+    assert (first["staff-nj02"]["subjectId"], first["staff-nj02"]["site"]) == ("NJ02-003", "NJ02")
+
+
+def test_participant_changed_reads_the_participant_once_when_many_subscribers_are_pushed_it(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    writer = staff(client, "NJ01")
+    pid = enrol(writer, "NJ01-007", until="CONSENTED")
+    reads = fan_out(hub_of(server)).reads
+
+    async def scenario() -> tuple[int, list[dict[str, Any]]]:
+        await settled(server)
+        async with AsyncExitStack() as stack:
+            subscribers = await watch(server, client, stack, pid)
+            before = reads.reads
+            await mutate(writer, SCREEN, screening_input(pid))
+            pushed = [await subscribers[name].push() for name in WATCHERS if name != "staff-nj02"]
+            return reads.reads - before, pushed
+
+    read, pushed = run(scenario())
+
+    assert [(p["subjectId"], p["version"]) for p in pushed] == [("NJ01-007", 2)] * 6
+    assert read == 1
+
+
+def test_participant_changed_logs_one_row_per_subscriber_when_one_change_is_pushed_to_many(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    nj01 = staff(client, "NJ01")
+    pid = enrol(nj01, "NJ01-007", until="CONSENTED")
+
+    async def scenario() -> None:
+        await settled(server)
+        async with AsyncExitStack() as stack:
+            subscribers = await watch(server, client, stack, pid)
+            await mutate(nj01, SCREEN, screening_input(pid))
+            for name, sub in subscribers.items():
+                if name != "staff-nj02":
+                    await sub.push()
+
+    run(scenario())
+
+    rows = {name: rows_of(client, name) for name in WATCHERS}
+    assert rows.pop("staff-nj02") == []
+    for name, logged in rows.items():
+        role, _, by_id = WATCHERS[name]
+        [row] = logged
+        assert (row["operation"], row["participantIds"], row["actorRole"]) == (
+            "participantChanged", [pid], role.value,
+        ), name  # fmt: skip
+        pii = role in (Role.MONITOR, Role.AUDITOR)
+        assert row["detail"] == ({"id": pid, "pii": pii} if by_id else {"pii": pii}), name
