@@ -118,14 +118,28 @@ class TrialRecorder(PostgresApplicationRecorder):
             " %s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
             " %s::text[], %s::text[], %s::text[])"
         ).format(schema=schema, log=log)
-        # The transaction time, and the stored hash of the event before each stream's first
-        # event in this save, keyed by participant id.
-        self._select_chain_start = SQL(
-            "SELECT clock_timestamp() AS now, (SELECT coalesce(json_object_agg("
-            " l.participant_id::text, l.hash), '{{}}'::json) FROM {schema}.{log} AS l"
-            " JOIN unnest(%s::uuid[], %s::bigint[]) AS w(participant_id, version)"
-            " USING (participant_id, version)) AS previous"
-        ).format(schema=schema, log=log)
+        # The events' INSERT, answering in the same round trip what their log rows need: each
+        # event's position, the stored hash of the event before it in its stream and one
+        # transaction time, all taken under the events table's EXCLUSIVE lock (locked by an
+        # earlier statement of the same transaction).
+        self.insert_events_statement = SQL(
+            "WITH inserted AS (INSERT INTO {schema}.{events} AS t"
+            " (originator_id, originator_version, topic, state)"
+            " SELECT originator_id, originator_version, topic, state"
+            " FROM unnest(%s::{schema}.{event_type}[])"
+            " RETURNING notification_id, originator_id, originator_version),"
+            " now AS MATERIALIZED (SELECT clock_timestamp() AS now)"
+            " SELECT i.notification_id, i.originator_id, i.originator_version, now.now,"
+            " l.hash AS previous_hash FROM inserted AS i CROSS JOIN now"
+            " LEFT JOIN {schema}.{log} AS l"
+            " ON l.participant_id = i.originator_id AND l.version = i.originator_version - 1"
+            " ORDER BY i.notification_id"
+        ).format(
+            schema=schema,
+            events=events,
+            event_type=Identifier(self.stored_event_type_name),
+            log=log,
+        )
         # Every event row with its log row, either missing where the other exists.
         self.select_links = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state,"
@@ -210,13 +224,16 @@ class TrialRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if positions is None:
-            return positions
         try:
-            return self._log(
-                curs, positions, stored_events, _audits(kwargs["audit"], len(positions))
-            )
+            rows = curs.fetchall()
+            if [(str(row["originator_id"]), row["originator_version"]) for row in rows] != [
+                (str(event.originator_id), event.originator_version) for event in stored_events
+            ]:
+                raise ProgrammingError(
+                    f"the INSERT answered {len(rows)} rows for {len(stored_events)} events"
+                )
+            positions = [row["notification_id"] for row in rows]
+            self._log(curs, positions, stored_events, _audits(kwargs["audit"], len(rows)), rows)
         except BaseException:
             # The base class holds an error raised after its INSERT until its transaction block
             # ends, and a client-side error leaves that transaction healthy: abort it here, so
@@ -224,6 +241,7 @@ class TrialRecorder(PostgresApplicationRecorder):
             with contextlib.suppress(Exception):
                 curs.execute("DO $$ BEGIN RAISE EXCEPTION 'event log row not written'; END $$")
             raise
+        return positions
 
     def _log(
         self,
@@ -231,18 +249,15 @@ class TrialRecorder(PostgresApplicationRecorder):
         positions: Sequence[int],
         stored_events: Sequence[StoredEvent],
         audits: list[EventAudit],
-    ) -> Sequence[int]:
-        # Taken after the EXCLUSIVE lock on the events table: recorded times follow commit order,
-        # and no other writer can append to a stream between reading its head and chaining to it.
-        firsts: dict[UUID | str, int] = {}
-        for event in stored_events:
-            firsts.setdefault(event.originator_id, event.originator_version)
-        starts = {stream: version - 1 for stream, version in firsts.items() if version > 1}
-        curs.execute(self._select_chain_start, (list(starts), list(starts.values())))
-        row = curs.fetchone()
-        assert row is not None
-        recorded_at: datetime = row["now"]
-        previous: dict[str, str | None] = row["previous"]
+        inserted: Sequence[DictRow],
+    ) -> None:
+        # ``inserted``: the INSERT's answer, taken under the EXCLUSIVE lock on the events table,
+        # so recorded times follow commit order, and no other writer can append to a stream
+        # between reading its head and chaining to it.
+        recorded_at: datetime = inserted[0]["now"]
+        previous: dict[str, str | None] = {}
+        for event, row in zip(stored_events, inserted, strict=True):
+            previous.setdefault(str(event.originator_id), row["previous_hash"])
         hashes = self._chain(positions, stored_events, audits, recorded_at, previous)
         curs.execute(
             self._insert_log,
@@ -264,7 +279,6 @@ class TrialRecorder(PostgresApplicationRecorder):
         )
         for audit in audits:
             audit.recorded_at = recorded_at
-        return positions
 
     @staticmethod
     def _chain(

@@ -25,7 +25,9 @@ from eventsourcing.cipher import AESCipher
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from bench.synthetic import load
+from bench.participants import update, writable
+from bench.synthetic import NOW, TODAY, load
+from domain.application import EventAudit
 from domain.errors import ConcurrencyConflict
 from infra.audit import PeriodicSealer, Verification, seal, verify
 from infra.bootstrap import Service, bootstrap
@@ -146,6 +148,27 @@ def test_events_of_one_stream_chain_to_each_other_when_one_save_holds_a_whole_hi
         rows = log_rows(service, participant)
         assert len({row["recorded_at"] for row in rows}) == 1  # one transaction
         assert [row["previous_hash"] for row in rows] == [None] + [r["hash"] for r in rows[:-1]]
+
+
+def test_each_stream_chains_to_its_own_head_when_one_save_appends_to_two_recorded_streams(
+    service: Service,
+) -> None:
+    recorded = load(service.app, count=3)
+    people = [service.app.participant(person.pid) for person in writable(service.app, 3)[:2]]
+    heads = {}
+    for person in people:
+        assert person is not None
+        heads[person.id] = log_rows(service, person.id)[-1]["hash"]
+        for n in range(2):
+            person.update_adverse_event(update(n), NOW, TODAY, builders.signature())
+    audit = EventAudit("nurse-li", "SITE_STAFF", "NJ01", "follow-up", None, "digest")
+
+    service.app.save(*people, audit=audit)
+
+    assert verify(service.app) == Verification(True, 3, recorded + 4)
+    for participant, head in heads.items():
+        appended = log_rows(service, participant)[-2:]
+        assert [row["previous_hash"] for row in appended] == [head, appended[0]["hash"]]
 
 
 def test_chain_stays_whole_when_ten_writers_append_to_one_stream_at_once(
