@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, cast
@@ -18,6 +18,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import (
@@ -290,7 +291,7 @@ class TrialApplication(Application[UUID]):
         if version is not None and version < 1:
             return None
         try:
-            return cast(Participant, self.repository.get(pid, version=version))
+            return self.repository.get(pid, version=version, projector_func=_project_participant)
         except AggregateNotFoundError:
             return None
 
@@ -385,6 +386,17 @@ class TrialApplication(Application[UUID]):
             submitted_at=now,
             idempotency_key=request.idempotency_key,
         )
+
+
+def _project_participant(
+    participant: Participant | None, events: Iterable[DomainEventProtocol[UUID]]
+) -> Participant | None:
+    """Each event's ``mutate`` in turn: eventsourcing's ``project_aggregate`` without its
+    per-event ``isinstance`` check against a runtime-checkable protocol, which costs about 12 µs
+    an event, more than the mutation itself (a command replays the participant's history)."""
+    for event in events:
+        participant = cast(Participant.Event, event).mutate(participant)
+    return participant
 
 
 def _check_writer(actor: Actor, site: str) -> None:
