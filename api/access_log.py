@@ -6,10 +6,15 @@ trial may not disclose data it has not logged. Refused reads (FORBIDDEN, BAD_INP
 nothing and append nothing; an answer that finds no participant is still logged, with no ids.
 ``studySummary`` (counts only) and mutations (ids and positions only) are not logged.
 ``readAccessLog`` lists the rows to AUDITORs, and is logged itself.
+
+Subscription pushes are logged through ``PushLog``: the rows of the pushes that are ready
+together (one change pushed to many subscribers) are appended in one INSERT, each push waiting
+for that commit before it is sent; when the INSERT fails, every one of those pushes is withheld.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,6 +33,7 @@ from api.inputs import parse_participant_id
 from api.threads import blocking
 from domain.errors import BadInput, TrialError
 from infra.access_log import ReadAccess as LoggedRead
+from infra.access_log import ReadRow
 from infra.bootstrap import Service
 from projections.safety_ledger import SafetyLedgerView
 
@@ -67,15 +73,88 @@ def record_read(
     ``pii``: whether the caller's role is served PII unmasked. Blocking: call it from a worker
     thread.
     """
-    values = {key: _plain(value) for key, value in (detail or {}).items() if value is not None}
-    values["pii"] = principal.sees_pii
+    row = read_row(principal, operation, participant_ids, detail)
     try:
-        service.access_log.append(principal.actor, operation, participant_ids, values)
+        service.access_log.append_many([row])
     except PersistenceError as error:
         log.error("read of %s by %s not logged: %s", operation, principal.user_id, error)
-        raise ReadNotLogged(
-            "READ_LOG", "the read could not be recorded in the access log, so it is not served"
-        ) from error
+        raise _not_logged() from error
+
+
+def read_row(
+    principal: Principal,
+    operation: str,
+    participant_ids: Iterable[UUID],
+    detail: Mapping[str, Any] | None = None,
+) -> ReadRow:
+    """The row that logs ``record_read``'s arguments."""
+    values = {key: _plain(value) for key, value in (detail or {}).items() if value is not None}
+    values["pii"] = principal.sees_pii
+    return ReadRow(principal.actor, operation, tuple(participant_ids), values)
+
+
+def _not_logged() -> ReadNotLogged:
+    return ReadNotLogged(
+        "READ_LOG", "the read could not be recorded in the access log, so it is not served"
+    )
+
+
+def _refusal(error: Exception) -> Exception:
+    """What a push whose row was not written raises: ReadNotLogged for a refused INSERT."""
+    if not isinstance(error, PersistenceError):
+        return error  # e.g. DatabaseUnavailable, as record_read would raise it
+    refusal = _not_logged()
+    refusal.__cause__ = error
+    return refusal
+
+
+class PushLog:
+    """``record_read`` for subscription pushes, in the event loop: one INSERT per round of pushes.
+
+    ``record`` returns once the push's row is committed. The rows recorded while an INSERT is
+    in flight (or in the same turn of the event loop) go in the next INSERT together.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.inserts = 0  # how many INSERTs were sent
+        self._pending: list[tuple[ReadRow, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(
+        self,
+        principal: Principal,
+        operation: str,
+        participant_ids: Iterable[UUID],
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Log the push; raises ReadNotLogged when its row cannot be written."""
+        committed = asyncio.get_running_loop().create_future()
+        self._pending.append((read_row(principal, operation, participant_ids, detail), committed))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="trial-push-log")
+        await committed
+
+    async def _write(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # the pushes woken with this one add their rows first
+            batch, self._pending = self._pending, []
+            waiting = [committed for _, committed in batch]
+            self.inserts += 1
+            try:
+                await blocking(self.service.access_log.append_many, [row for row, _ in batch])
+            except Exception as error:
+                log.error("%d subscription pushes not logged: %s", len(batch), error)
+                for committed in waiting:
+                    if not committed.done():
+                        committed.set_exception(_refusal(error))
+            else:
+                for committed in waiting:
+                    if not committed.done():
+                        committed.set_result(None)
+            finally:
+                for committed in waiting:
+                    committed.cancel()  # only those still pending: this task was cancelled
 
 
 def ledger_participants(view: SafetyLedgerView) -> list[UUID]:

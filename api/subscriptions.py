@@ -29,6 +29,7 @@ from api import readside
 from api.access_log import (
     PARTICIPANT_CHANGED,
     SAFETY_LEDGER_CHANGED,
+    PushLog,
     ledger_participants,
     record_read,
 )
@@ -43,6 +44,7 @@ from api.types import Participant
 from domain.errors import Forbidden
 from domain.views import ParticipantView
 from domain.vocabulary import Role
+from infra.bootstrap import Service
 from projections import participant_status, safety_ledger, study_summary
 
 T = TypeVar("T")
@@ -100,19 +102,20 @@ class SharedReads:
 
 
 class FanOut:
-    """What the subscriptions served by one process (one hub) share."""
+    """What the subscriptions served by one process (one hub) share: reads and log INSERTs."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: Service) -> None:
         self.reads = SharedReads()
+        self.log = PushLog(service)
 
 
 _fan_outs: WeakKeyDictionary[ReadModelHub, FanOut] = WeakKeyDictionary()
 
 
-def fan_out(hub: ReadModelHub) -> FanOut:
-    """The hub's shared reads (made on first use)."""
+def fan_out(hub: ReadModelHub, service: Service) -> FanOut:
+    """The hub's shared reads and push log (made on first use)."""
     if hub not in _fan_outs:
-        _fan_outs[hub] = FanOut()
+        _fan_outs[hub] = FanOut(service)
     return _fan_outs[hub]
 
 
@@ -175,9 +178,9 @@ class ParticipantPushes:
             current = [p for p in seen if p is not None]
         pushes = [p for p in current if self._new(p)]
         if pushes:
-            await blocking(
-                record_read, self.context.service, self.principal, PARTICIPANT_CHANGED,
-                [UUID(str(p.id)) for p in pushes], {"id": self.only},
+            await self._fan_out().log.record(
+                self.principal, PARTICIPANT_CHANGED, [UUID(str(p.id)) for p in pushes],
+                {"id": self.only},
             )  # fmt: skip
         return pushes
 
@@ -206,8 +209,11 @@ class ParticipantPushes:
         """The participant after ``change``, read once for every subscriber, as this one sees it."""
         key = (PARTICIPANTS, change.participant_id, change.position)
         read = partial(SharedParticipant.read, self.context, change.participant_id)
-        shared = await fan_out(_hub(self.context)).reads.get(key, read)
+        shared = await self._fan_out().reads.get(key, read)
         return None if shared is None else shared.seen_by(self.principal)
+
+    def _fan_out(self) -> FanOut:
+        return fan_out(_hub(self.context), self.context.service)
 
     def _read(self, pid: UUID) -> Participant | None:
         try:

@@ -9,7 +9,8 @@ schema nor the table where that matters. The events' hash chain covers events, n
 
 Appends are serialised by a transaction-level advisory lock taken in the INSERT itself (one
 statement, one round trip), so ids are committed in increasing order and a reader paging by
-``after`` never skips a row that commits later with a smaller id.
+``after`` never skips a row that commits later with a smaller id. ``append_many`` writes any
+number of rows in that one statement (the pushes of one change to many subscribers).
 """
 
 from __future__ import annotations
@@ -29,6 +30,26 @@ from domain.application import Actor, TrialApplication
 
 TABLE = "trial_read_log"
 GUARD = "trial_read_log_append_only"
+
+
+@dataclass(frozen=True)
+class ReadRow:
+    """One row to append: who was answered which operation with these participants' data."""
+
+    actor: Actor
+    operation: str
+    participant_ids: Iterable[UUID]
+    detail: Mapping[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor.user_id,
+            "actor_role": self.actor.role.value,
+            "actor_site": self.actor.site,
+            "operation": self.operation,
+            "participant_ids": [str(pid) for pid in dict.fromkeys(self.participant_ids)],
+            "detail": dict(self.detail),
+        }
 
 
 @dataclass(frozen=True)
@@ -110,22 +131,28 @@ class AccessLog:
         detail: Mapping[str, Any],
     ) -> int:
         """Append one row (committed on return) and return its id."""
+        [row_id] = self.append_many([ReadRow(actor, operation, participant_ids, detail)])
+        return row_id
+
+    def append_many(self, rows: Sequence[ReadRow]) -> list[int]:
+        """Append ``rows`` in one statement (committed on return); their ids, in their order."""
+        if not rows:
+            return []
         statement = SQL(
             "WITH serialised AS MATERIALIZED (SELECT pg_advisory_xact_lock(%s))"
             " INSERT INTO {table} (actor, actor_role, actor_site, operation, participant_ids,"
-            " detail) SELECT %s, %s, %s, %s, %s::uuid[], %s::jsonb FROM serialised"
-            " RETURNING id"
+            " detail) SELECT r.actor, r.actor_role, r.actor_site, r.operation,"
+            " r.participant_ids, r.detail FROM serialised, ROWS FROM (jsonb_to_recordset(%s::jsonb)"
+            " AS (actor text, actor_role text, actor_site text, operation text,"
+            " participant_ids uuid[], detail jsonb)) WITH ORDINALITY AS r(actor, actor_role,"
+            " actor_site, operation, participant_ids, detail, n) ORDER BY r.n RETURNING id"
         ).format(table=self.table)
-        ids = list(dict.fromkeys(participant_ids))
-        params = (
-            self.lock_key, actor.user_id, actor.role.value, actor.site, operation, ids,
-            json.dumps(dict(detail), sort_keys=True, default=str),
-        )  # fmt: skip
+        values = json.dumps([row.as_json() for row in rows], sort_keys=True, default=str)
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params)
-            row = curs.fetchone()
-        assert row is not None
-        return int(row["id"])
+            curs.execute(statement, (self.lock_key, values))
+            ids = sorted(int(row["id"]) for row in curs.fetchall())
+        assert len(ids) == len(rows)
+        return ids  # ids follow the rows' order: they are drawn in it, under the lock
 
     def page(
         self, *, after: int | None = None, limit: int = 100, participant_id: UUID | None = None

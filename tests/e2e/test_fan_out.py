@@ -4,13 +4,18 @@ for all of them."""
 
 from __future__ import annotations
 
+import json
 from contextlib import AsyncExitStack
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from api.subscriptions import fan_out
 from domain.vocabulary import Role
+from infra.access_log import TABLE
+from infra.bootstrap import Service
 from tests.e2e.conftest import GraphQLClient, RunningServer
 from tests.e2e.documents import CONSENT, SCREEN, consent_input, enrol, screening_input
 from tests.e2e.test_access_log_api import rows_of
@@ -79,11 +84,11 @@ def test_participant_changed_pushes_each_role_its_own_masking_when_many_watch_on
 
 
 def test_participant_changed_reads_the_participant_once_when_many_subscribers_are_pushed_it(
-    server: RunningServer, client: GraphQLClient
+    server: RunningServer, client: GraphQLClient, service: Service
 ) -> None:
     writer = staff(client, "NJ01")
     pid = enrol(writer, "NJ01-007", until="CONSENTED")
-    reads = fan_out(hub_of(server)).reads
+    reads = fan_out(hub_of(server), service).reads
 
     async def scenario() -> tuple[int, list[dict[str, Any]]]:
         await settled(server)
@@ -127,3 +132,40 @@ def test_participant_changed_logs_one_row_per_subscriber_when_one_change_is_push
         ), name  # fmt: skip
         pii = role in (Role.MONITOR, Role.AUDITOR)
         assert row["detail"] == ({"id": pid, "pii": pii} if by_id else {"pii": pii}), name
+
+
+def test_participant_changed_withholds_the_push_from_every_subscriber_when_the_log_fails(
+    server: RunningServer, client: GraphQLClient, service: Service, schema: str
+) -> None:
+    nj01 = staff(client, "NJ01")
+    pid = enrol(nj01, "NJ01-007", until="CONSENTED")
+    log = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
+
+    async def scenario() -> dict[str, dict[str, Any]]:
+        await settled(server)
+        async with AsyncExitStack() as stack:
+            subscribers = await watch(server, client, stack, pid)
+            with psycopg.connect(service.database_url, autocommit=True) as conn:
+                conn.execute(SQL("ALTER TABLE {} RENAME TO trial_read_log_away").format(log))
+                try:
+                    await mutate(nj01, SCREEN, screening_input(pid))
+                    return {
+                        name: await sub.message()
+                        for name, sub in subscribers.items()
+                        if name != "staff-nj02"
+                    }
+                finally:
+                    conn.execute(
+                        SQL("ALTER TABLE {}.trial_read_log_away RENAME TO {}").format(
+                            Identifier(schema), Identifier(TABLE)
+                        )
+                    )
+
+    messages = run(scenario())
+
+    assert len(messages) == 6
+    for name, message in messages.items():
+        assert message["payload"]["data"] is None, name
+        [error] = message["payload"]["errors"]
+        assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", name
+        assert "LMW" not in json.dumps(message) and "1988-04-17" not in json.dumps(message)
