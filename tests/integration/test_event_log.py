@@ -138,6 +138,26 @@ def test_log_rows_name_the_actor_and_the_reason_when_events_are_recorded(service
     assert all(len(row["command_digest"]) == 64 for row in log)
 
 
+def test_log_row_keeps_the_text_exactly_when_the_reason_and_key_hold_quotes_and_non_ascii(
+    service: Service,
+) -> None:
+    app = service.app
+    pid = participant_id("NJ01-007")
+    app.consent(consent(), Request(NURSE))
+    app.screen(pid, screening(), Request(NURSE))
+    app.record_infusion(pid, infusion(), Request(INVESTIGATOR))
+    reason = 'PGA "3" misread \\ 复核 ✓ 😀\n{"a": null}'
+    key = 'NJ01-007/M1 "retry" ✓'
+    app.score_visit(pid, visit(Visit.M1), Request(NURSE, key))
+    app.correct_visit(pid, visit(Visit.M1, pga_tenths=3), reason, Request(INVESTIGATOR))
+
+    log = log_rows(service)
+    assert [(row["reason"], row["idempotency_key"]) for row in log][-2:] == [
+        (None, key), (reason, None),
+    ]  # fmt: skip
+    assert app.event_log.find_command(key) is not None
+
+
 def test_recorded_times_never_decrease_with_position_when_commands_run_concurrently(
     service: Service,
 ) -> None:
