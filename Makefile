@@ -1,4 +1,5 @@
-# The two set-up commands of the README: `make run` (the service) and `make test` (the checks).
+# The two set-up commands of the README: `make run` (the service) and `make test` (the checks:
+# lint, tests, and the benchmarks at smoke sizes, which never fail on a figure).
 # Both create the virtual environment in .venv on first use.
 PYTHON ?= python3.11
 VENV := .venv
@@ -26,6 +27,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -52,6 +52,8 @@ def run(quick: bool) -> list[Figure]:
             readside.summary(service, auditor, as_of=as_of)
             samples.append(time.perf_counter() - started)
         value = min(samples)
+        at_size = not quick  # the target is over 100,000 events
         figures.append(Figure(NAME, f"studySummary(asOf) over {events:,} events", value, "s",
-                              target="<= 2 s", holds=value <= 2, note="best of 3"))  # fmt: skip
+                              target="<= 2 s" if at_size else None,
+                              holds=value <= 2 if at_size else None, note="best of 3"))  # fmt: skip
     return figures
