@@ -13,7 +13,7 @@ from bench.synthetic import load
 from projections.runner import PROJECTIONS, rebuild
 
 NAME = "rebuild"
-SIZES = {"quick": (100, 88), "full": (10_000, 88)}  # participants, AE updates each: ~100 events
+SIZES = {"quick": (100, 100), "full": (10_000, 100)}  # participants, AE updates: ~100 events each
 FETCH = 5_000
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,8 +190,9 @@ def rebuild(app: TrialApplication, name: str) -> int:
         curs.execute(SQL("DROP TABLE IF EXISTS {}.{}").format(schema, Identifier(aside)))
         curs.execute(store.create_statement(aside))
     head = app.recorder.max_notification_id() or 0
-    states, _ = fold(events_until(app, head))
-    _write(store, datastore, aside, states, rows, head)
+    with _no_cyclic_gc():
+        states, _ = fold(events_until(app, head))
+        _write(store, datastore, aside, states, rows, head)
     count = head
     with datastore.transaction(commit=True) as curs:
         live = store.lock(curs, APPLICATION)
@@ -207,6 +210,23 @@ def rebuild(app: TrialApplication, name: str) -> int:
             store.track(curs, Tracking(APPLICATION, position))
     log.info("rebuilt %s from %d events", name, count)
     return count
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a rebuild folds the whole study.
+
+    Folding a million events keeps millions of live (acyclic) objects, and every full
+    collection walks them all: with the collector on, rebuilds ran 10-30 % slower. Reference
+    counting still frees what the fold drops; the collector resumes, and catches up, after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _write(
