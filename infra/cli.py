@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -38,10 +39,25 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             sealer = PeriodicSealer(service.app, settings.seal_interval_s)
             sealer.start()
             service.closers.append(sealer.stop)
-        uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="info")
+        app = create_app(service)
+        _settle_garbage_collector()
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
         service.close()
     return 0
+
+
+# Young-generation size before a collection (CPython's default is 700). With a thousand
+# websocket connections open, the default triggered a full collection every ~2 s, each
+# pausing every push for ~400 ms.
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def _settle_garbage_collector() -> None:
+    """Move what start-up allocated out of the collector's sight and collect less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
