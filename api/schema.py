@@ -8,10 +8,13 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
@@ -26,6 +29,15 @@ from api.subscriptions import Subscription
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+CACHED_DOCUMENTS = 128  # distinct query texts whose parse and validation are remembered
+
+# The depth and alias limits' validation rules, made once: each QueryDepthLimiter or
+# MaxAliasesLimiter makes a new rule class, and a new class per request would make every
+# request a miss in the validation cache, whose key includes the rules.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 
 class TrialSchema(strawberry.Schema):
@@ -34,12 +46,18 @@ class TrialSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema with error codes and limits on depth, aliases and tokens."""
+    """The schema with error codes and limits on depth, aliases and tokens.
+
+    A document's parse and validation are cached by its text (LRU, ``CACHED_DOCUMENTS``):
+    clients send the same few documents with different variables, and validating one costs
+    more CPU than the command it carries. A document over the token limit fails to parse and
+    is never cached, so the limit holds for every request."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         ErrorCodes,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -158,6 +158,21 @@ def test_document_is_refused_unrun_and_records_nothing_when_it_has(
     assert served.rows() == rows
 
 
+@pytest.mark.parametrize(("document", "message"), OVER_LIMITS.values(), ids=OVER_LIMITS.keys())
+def test_document_is_refused_again_when_it_is_sent_a_second_time_and_its_parse_is_cached(
+    served: Served, document: str, message: str
+) -> None:
+    staff = served.client().as_role(Role.SITE_STAFF)
+    rows = served.rows()
+    first = staff.post(document)
+
+    again = staff.post(document)
+
+    assert again == first
+    assert any(message in error["message"] for error in again["errors"]), again["errors"]
+    assert served.rows() == rows
+
+
 def test_mutation_of_30_aliased_consents_is_served_when_30_is_the_limit(served: Served) -> None:
     staff = served.client().as_role(Role.SITE_STAFF)
     events, log = served.rows()
