@@ -4,6 +4,7 @@ studySummary(asOf) over a study of ~100,000 events, through the read side the AP
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from api import readside
 from api.auth import Principal
@@ -11,6 +12,9 @@ from bench.common import Figure, percentile, service_in_fresh_schema
 from bench.participants import now, writable
 from bench.synthetic import load
 from domain.vocabulary import Role
+from infra.bootstrap import Service
+from projections.runner import Projector
+from projections.study_summary import StudySummary
 
 NAME = "point-in-time"
 SIZES = {"quick": (1_000, 20), "full": (10_000, 100)}  # study participants, calls per figure
@@ -46,14 +50,39 @@ def run(quick: bool) -> list[Figure]:
                                       "ms", target=target,
                                       holds=None if target is None else value <= 10))  # fmt: skip
         auditor = Principal("auditor", Role.AUDITOR, None)
-        samples = []
-        for _ in range(3):
-            started = time.perf_counter()
-            readside.summary(service, auditor, as_of=as_of)
-            samples.append(time.perf_counter() - started)
-        value = min(samples)
         at_size = not quick  # the target is over 100,000 events
-        figures.append(Figure(NAME, f"studySummary(asOf) over {events:,} events", value, "s",
-                              target="<= 2 s" if at_size else None,
-                              holds=value <= 2 if at_size else None, note="best of 3"))  # fmt: skip
+        # Replayed: no summary row to reuse (as when every participant changed after T).
+        replayed = _best_of_3(lambda: readside.summary(service, auditor, as_of=as_of))
+        figures.append(Figure(NAME, f"studySummary(asOf) over {events:,} events, replayed",
+                              replayed, "ms", note="best of 3; read model empty"))  # fmt: skip
+        projector = Projector(service.env, [StudySummary.name])
+        projector.start()
+        try:
+            _wait_for(service, StudySummary.name, app.recorder.max_notification_id() or 0)
+        finally:
+            projector.stop()
+        value = _best_of_3(lambda: readside.summary(service, auditor, as_of=as_of))
+        figures.append(Figure(NAME, f"studySummary(asOf) over {events:,} events", value, "ms",
+                              baseline=replayed, baseline_name="replayed",
+                              target="<= 2000 ms" if at_size else None,
+                              holds=value <= 2000 if at_size else None,
+                              note="best of 3; rows reused where unchanged since T"))  # fmt: skip
     return figures
+
+
+def _best_of_3(call: Callable[[], object]) -> float:
+    """The fastest of three calls, in ms."""
+    samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return min(samples)
+
+
+def _wait_for(service: Service, name: str, position: int, timeout: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout
+    while service.read_models[name].position(service.app.name) < position:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not reach position {position} in {timeout:.0f} s")
+        time.sleep(0.05)

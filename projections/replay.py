@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Collection, Iterator
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain.application import TrialApplication
 from domain.participant import Participant
@@ -17,18 +17,34 @@ from domain.participant import Participant
 PAGE = 5_000
 
 
-def events_until(app: TrialApplication, stop: int, after: int = 0) -> Iterator[Participant.Event]:
-    """Every participant event with a position in (``after``, ``stop``], in order.
+def _events_table(app: TrialApplication) -> tuple[PostgresDatastore, Composed]:
+    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
+    table = cast(PostgresApplicationRecorder, app.recorder).events_table_name
+    return datastore, SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table))
+
+
+def events_until(
+    app: TrialApplication,
+    stop: int,
+    after: int = 0,
+    participants: Collection[UUID] | None = None,
+) -> Iterator[Participant.Event]:
+    """Every participant event with a position in (``after``, ``stop``], in order; only
+    those of ``participants`` when given.
 
     One server-side cursor in one snapshot, fetched in pages of plain tuples: a rebuild reads
     every event, and the recorder's row-by-row dictionaries cost more than the decoding.
     """
-    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
-    table = cast(PostgresApplicationRecorder, app.recorder).events_table_name
+    datastore, table = _events_table(app)
     query = SQL(
-        "SELECT originator_id, originator_version, topic, state FROM {}.{} "
-        "WHERE notification_id > %s AND notification_id <= %s ORDER BY notification_id"
-    ).format(Identifier(datastore.schema), Identifier(table))
+        "SELECT originator_id, originator_version, topic, state FROM {} "
+        "WHERE notification_id > %s AND notification_id <= %s"
+    ).format(table)
+    params: list[Any] = [after, stop]
+    if participants is not None:
+        query += SQL(" AND originator_id = ANY(%s)")
+        params.append(list(participants))
+    query += SQL(" ORDER BY notification_id")
     to_domain_event = app.mapper.to_domain_event
     with (
         datastore.get_connection() as conn,
@@ -36,12 +52,24 @@ def events_until(app: TrialApplication, stop: int, after: int = 0) -> Iterator[P
         conn.cursor("events_until", row_factory=tuple_row) as cursor,
     ):
         cursor.itersize = PAGE
-        cursor.execute(query, (after, stop))
+        cursor.execute(query, params)
         while page := cursor.fetchmany(PAGE):
             for row in page:
                 event = to_domain_event(StoredEvent(*row))
                 assert isinstance(event, Participant.Event)
                 yield event
+
+
+def versions_until(app: TrialApplication, stop: int) -> dict[UUID, int]:
+    """Each participant's version after the event at position ``stop``."""
+    datastore, table = _events_table(app)
+    query = SQL(
+        "SELECT originator_id, max(originator_version) FROM {} "
+        "WHERE notification_id <= %s GROUP BY originator_id"
+    ).format(table)
+    with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        cursor.execute(query, (stop,))
+        return {pid: version for pid, version in cursor.fetchall()}
 
 
 def fold(

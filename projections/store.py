@@ -164,5 +164,14 @@ class ReadModelStore(PostgresTrackingRecorder):
             curs.execute(statement, params)
             return [(row["key"], row["doc"]) for row in curs.fetchall()]
 
+    def by_participant(self, key: str) -> dict[UUID, tuple[str, dict[str, Any]]]:
+        """Every participant's ``key`` document, with the participant's site."""
+        statement = SQL("SELECT participant_id, site, doc FROM {} WHERE key = %s").format(
+            self._table()
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (key,))
+            return {row["participant_id"]: (row["site"], row["doc"]) for row in curs.fetchall()}
+
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0

@@ -69,6 +69,7 @@ def summary_row(participant: Participant) -> dict[str, Any]:
     } if infused else {}  # fmt: skip
     failed = eligibility is not None and not eligibility.eligible
     return {
+        "version": participant.version,  # asOf reuses the row while the version is unchanged
         "screen_failed": failed,
         "eligible": eligibility is not None and eligibility.eligible,
         "infused": infused,
