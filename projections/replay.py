@@ -28,9 +28,11 @@ def events_until(
     stop: int,
     after: int = 0,
     participants: Collection[UUID] | None = None,
+    part: tuple[int, int] | None = None,
 ) -> Iterator[Participant.Event]:
     """Every participant event with a position in (``after``, ``stop``], in order; only
-    those of ``participants`` when given.
+    those of ``participants`` when given, or of the participants in ``part`` (k, n): the
+    k-th of n disjoint sets, split on the last byte of the participant's id.
 
     One server-side cursor in one snapshot, fetched in pages of plain tuples: a rebuild reads
     every event, and the recorder's row-by-row dictionaries cost more than the decoding.
@@ -44,6 +46,9 @@ def events_until(
     if participants is not None:
         query += SQL(" AND originator_id = ANY(%s)")
         params.append(list(participants))
+    if part is not None:
+        query += SQL(" AND get_byte(uuid_send(originator_id), 15) %% %s = %s")
+        params += [part[1], part[0]]
     query += SQL(" ORDER BY notification_id")
     to_domain_event = app.mapper.to_domain_event
     with (

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -18,7 +21,7 @@ from psycopg.sql import SQL, Identifier
 from domain.application import TrialApplication
 from projections.base import ParticipantProjection
 from projections.participant_status import ParticipantStatus
-from projections.replay import events_until, fold
+from projections.replay import events_until, fold, versions_until
 from projections.safety_ledger import SafetyLedger
 from projections.store import ReadModelStore, table_name
 from projections.study_summary import StudySummary
@@ -35,6 +38,7 @@ STORES: dict[str, type[ReadModelStore]] = {
     p.name: ReadModelStore.for_projection(p.name) for p in PROJECTIONS
 }
 BATCH = 2_000
+PARALLEL_FROM = 50_000  # events: below this, starting worker processes costs more than it saves
 
 
 def projection(name: str) -> type[ParticipantProjection]:
@@ -173,13 +177,15 @@ def _close(runner: Runner) -> None:
         _projection(runner).close()
 
 
-def rebuild(app: TrialApplication, name: str) -> int:
+def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int:
     """Rebuild a read model from the first event beside the live one, then swap it in.
 
-    Reads keep being served from the live table until the swap, which happens in one
-    transaction under the projection's lock: the live projector pauses, the rebuilt table
-    catches up to the live tracking position, and replaces the live table. Returns the
-    number of events read.
+    The participants are split between ``workers`` processes (by default one per core, up to
+    4, once the study holds PARALLEL_FROM events), each folding its own participants' events
+    and writing their documents. Reads keep being served from the live table until the swap,
+    which happens in one transaction under the projection's lock: the live projector pauses,
+    the rebuilt table catches up to the live tracking position, and replaces the live table.
+    Returns the number of events read.
     """
     datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
     store = open_store(name, datastore)
@@ -190,14 +196,18 @@ def rebuild(app: TrialApplication, name: str) -> int:
         curs.execute(SQL("DROP TABLE IF EXISTS {}.{}").format(schema, Identifier(aside)))
         curs.execute(store.create_statement(aside))
     head = app.recorder.max_notification_id() or 0
-    with _no_cyclic_gc():
-        states, _ = fold(events_until(app, head))
-        _write(store, datastore, aside, states, rows, head)
-    count = head
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if head >= PARALLEL_FROM else 1
+    if workers > 1:
+        _rebuild_in_workers(app, name, head, workers)
+    else:
+        rebuild_part(app, name, head)
     with datastore.transaction(commit=True) as curs:
         live = store.lock(curs, APPLICATION)
         if live > head:
-            states, touched = fold(events_until(app, live, after=head), states)
+            before = versions_until(app, head)
+            changed = [p for p, v in versions_until(app, live).items() if before.get(p) != v]
+            states, touched = fold(events_until(app, live, participants=changed))
             changes = [(pid, states[pid].site, rows(states[pid])) for pid in touched]
             store.replace_many(curs, changes, live, aside)
         position = max(live, head)
@@ -208,8 +218,37 @@ def rebuild(app: TrialApplication, name: str) -> int:
         )
         if position > live:
             store.track(curs, Tracking(APPLICATION, position))
-    log.info("rebuilt %s from %d events", name, count)
-    return count
+    log.info("rebuilt %s from %d events", name, head)
+    return head
+
+
+def _rebuild_in_workers(app: TrialApplication, name: str, head: int, workers: int) -> None:
+    """Run ``rebuild_part`` for each of ``workers`` parts in its own process (a fresh
+    interpreter: no inherited threads or connections), with the application's settings."""
+    env = {**os.environ, **app.env, "CREATE_TABLE": "no"}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "projections.worker", name, str(head), str(k), str(workers)],
+            env=env,
+        )
+        for k in range(workers)
+    ]
+    failed = [process.args for process in processes if process.wait() != 0]
+    if failed:
+        raise RuntimeError(f"rebuild of {name}: a worker process failed: {failed}")
+
+
+def rebuild_part(
+    app: TrialApplication, name: str, head: int, part: tuple[int, int] | None = None
+) -> None:
+    """Fold the events up to ``head`` of the participants in ``part`` (all when None) and
+    write their documents to the read model's aside table."""
+    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
+    store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
+    with _no_cyclic_gc():
+        states, _ = fold(events_until(app, head, part=part))
+        aside = table_name(name) + "_rebuild"
+        _write(store, datastore, aside, states, projection(name).rows, head)
 
 
 @contextmanager

@@ -53,9 +53,10 @@ def projected(service: Service) -> int:
     return wait_for_head(service)
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["in process", "two worker processes"])
 @pytest.mark.parametrize("name", READ_MODELS)
 def test_rebuild_gives_the_live_documents_when_the_projector_is_at_the_head(
-    quiet: Service, name: str
+    quiet: Service, name: str, workers: int
 ) -> None:
     service = quiet
     record_cohort(service.app, COHORT)
@@ -64,8 +65,8 @@ def test_rebuild_gives_the_live_documents_when_the_projector_is_at_the_head(
     recorded = projected(service)
     live = table_documents(service, name)
 
-    events = rebuild(service.app, name)
-    again = rebuild(service.app, name)
+    events = rebuild(service.app, name, workers)
+    again = rebuild(service.app, name, workers)
 
     assert (events, again) == (recorded, recorded)
     assert table_documents(service, name) == live
