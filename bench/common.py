@@ -119,9 +119,10 @@ def free_port() -> int:
 
 
 class ApiProcess:
-    """``trial serve`` (with its projector) in a separate process, so its memory is its own."""
+    """``trial serve`` (with its projector unless told not to) in a separate process, so its
+    memory is its own; ``trial project`` instead when ``command`` says so."""
 
-    def __init__(self, schema: str) -> None:
+    def __init__(self, schema: str, command: Sequence[str] = ("serve",)) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -135,7 +136,8 @@ class ApiProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "infra.cli", *command]
+            + (["--port", str(self.port)] if command[0] == "serve" else []),
             env=env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -185,10 +187,15 @@ class ApiProcess:
 
 
 @contextmanager
-def api_process(schema: str) -> Iterator[ApiProcess]:
-    api = ApiProcess(schema)
+def api_process(schema: str, projector: bool = True) -> Iterator[ApiProcess]:
+    """The API; with ``projector=False`` it serves only, and ``trial project`` runs beside it in
+    a process of its own (the scale-out deployment of the README)."""
+    api = ApiProcess(schema, ("serve",) if projector else ("serve", "--no-projector"))
+    beside = None if projector else ApiProcess(schema, ("project",))
     try:
         api.wait_ready()
         yield api
     finally:
         api.stop()
+        if beside is not None:
+            beside.stop()

@@ -46,6 +46,16 @@ def run(quick: bool) -> list[Figure]:
             memory = api.peak_rss_mb()
             figures.append(Figure(NAME, "API process peak memory (VmHWM)", memory, "MB",
                                   target="<= 300 MB", holds=memory <= 300))  # fmt: skip
+        # The same 16 clients when the projections run in a process of their own.
+        with api_process(service.env["POSTGRES_SCHEMA"], projector=False) as api:
+            api.wait_settled()
+            rate, latencies = asyncio.run(_level(api.url, people, 16, per_client))
+            figures += [
+                Figure(NAME, "16 clients, projector apart: throughput", rate, "mutations/s"),
+                Figure(NAME, "16 clients, projector apart: p50", percentile(latencies, 0.5), "ms"),
+                Figure(NAME, "16 clients, projector apart: p99", percentile(latencies, 0.99), "ms"),
+                Figure(NAME, "projector apart: API peak memory", api.peak_rss_mb(), "MB"),
+            ]
     return figures
 
 

@@ -13,6 +13,7 @@ from bench.participants import now, writable
 from bench.synthetic import load
 from domain.vocabulary import Role
 from infra.bootstrap import Service
+from infra.cli import settle_garbage_collector
 from projections.runner import Projector
 from projections.study_summary import StudySummary
 
@@ -36,6 +37,7 @@ def run(quick: bool) -> list[Figure]:
             chosen[length] = [w for w in writable(app, EACH, first) if w.version == length]
             first += EACH
         as_of = now()
+        settle_garbage_collector()  # as trial serve does before it answers anything
         for length, people in chosen.items():
             samples = []
             for n in range(calls):

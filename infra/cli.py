@@ -40,7 +40,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             sealer.start()
             service.closers.append(sealer.stop)
         app = create_app(service)
-        _settle_garbage_collector()
+        settle_garbage_collector()
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     finally:
         service.close()
@@ -53,7 +53,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 GC_THRESHOLDS = (50_000, 20, 10)
 
 
-def _settle_garbage_collector() -> None:
+def settle_garbage_collector() -> None:
     """Move what start-up allocated out of the collector's sight and collect less often."""
     gc.collect()
     gc.freeze()
