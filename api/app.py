@@ -57,6 +57,11 @@ class TrialGraphQL(GraphQL[Context, None]):
         return UnsetType()  # acknowledge without a payload
 
 
+def server_options(service: Service) -> dict[str, Any]:
+    """What uvicorn must be told besides the app, host and port."""
+    return {"ws_per_message_deflate": service.settings.websocket_compression}
+
+
 def create_app(service: Service) -> Starlette:
     """The web application for one built service."""
     schema = service.read_models[ParticipantStatus.name].datastore.schema

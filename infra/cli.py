@@ -22,7 +22,7 @@ from infra.config import Settings
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, server_options
 
     # uvicorn re-raises SIGTERM after its graceful shutdown: turn it into SystemExit so that the
     # service (and the embedded database) is closed below instead of the process dying first.
@@ -41,7 +41,13 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             service.closers.append(sealer.stop)
         app = create_app(service)
         settle_garbage_collector()
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            **server_options(service),
+        )
     finally:
         service.close()
     return 0

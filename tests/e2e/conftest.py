@@ -13,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
+from api.app import create_app, server_options
 from api.auth import issue_token
 from domain.vocabulary import Role
 from infra.bootstrap import Service
@@ -31,7 +31,11 @@ class RunningServer:
     def __init__(self, service: Service) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(service), host="127.0.0.1", port=self.port, log_level="warning"
+            create_app(service),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            **server_options(service),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
