@@ -17,10 +17,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from domain.application import CommandReceipt, EventAudit, EventLogEntry
@@ -58,6 +64,10 @@ class TrialRecorder(PostgresApplicationRecorder):
         schema = Identifier(datastore.schema)
         log = Identifier(LOG_TABLE)
         events = Identifier(self.events_table_name)
+        self._select_stream = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{events}"
+            " WHERE originator_id = %s"
+        ).format(schema=schema, events=events)
         self.sql_create_statements += [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{log} ("
@@ -320,6 +330,37 @@ class TrialRecorder(PostgresApplicationRecorder):
             heads[stream] = hashed
             chained.append((link, previous_hash, hashed))
         return chained
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The base class's query (and retries), answered as plain tuples: replaying a stream
+        is the read every command and every atVersion/asOf view starts with."""
+        statement = self._select_stream
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            params.append(gt)
+            statement += SQL(" AND originator_version > %s")
+        if lte is not None:
+            params.append(lte)
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version" + (" DESC" if desc else ""))
+        if limit is not None:
+            params.append(limit)
+            statement += SQL(" LIMIT %s")
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as curs,
+        ):
+            curs.execute(statement, params, prepare=True)
+            return [StoredEvent(*row) for row in curs.fetchall()]
 
     def find_command(self, idempotency_key: str) -> CommandReceipt | None:
         statement = self._select_log + SQL(
