@@ -22,8 +22,16 @@ from domain.application import TrialApplication
 from domain.vocabulary import Visit
 from infra.bootstrap import ConfigurationError, Service, bootstrap
 from infra.encryption import cipher_env
+from projections.runner import rebuild
 from tests.conftest import settings_for
-from tests.integration.stories import AUDITOR, enrol, staff, wait_for_head
+from tests.integration.stories import (
+    AUDITOR,
+    READ_MODELS,
+    enrol,
+    staff,
+    table_documents,
+    wait_for_head,
+)
 from tests.unit import builders
 
 pytestmark = pytest.mark.integration
@@ -117,6 +125,16 @@ def test_service_reads_back_every_value_and_projects_it_when_events_are_encrypte
     assert view.visits[-1].pga == 2.7
     assert participant.visits[Visit.M1].score["upcr_g_per_g"] == 4.81
     assert [entry.event.term for entry in ledger.entries] == ["Cytokine release syndrome"]
+
+
+def test_rebuild_worker_processes_decrypt_with_the_services_key(encrypted: Service) -> None:
+    record_story(encrypted.app)
+    enrol(encrypted.app, "NJ01-008", until="SCREEN_FAILED")
+    wait_for_head(encrypted)
+    for name in READ_MODELS:
+        live = table_documents(encrypted, name)
+        rebuild(encrypted.app, name, workers=2)
+        assert table_documents(encrypted, name) == live
 
 
 def test_service_refuses_to_start_when_its_key_is_not_the_one_the_events_were_written_with(
