@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -195,7 +196,6 @@ class ScoredVisits:
         self.participant = participant
         self._scores: dict[Visit, VisitScore] = {}
         self._assessments: dict[Visit, Assessment] = {}
-        self._baseline: tuple[Assessment | None] | None = None
 
     def score(self, visit: Visit) -> VisitScore | None:
         if visit not in self._scores:
@@ -215,20 +215,14 @@ class ScoredVisits:
             self._assessments[visit] = score.to_assessment(egfr)
         return self._assessments[visit]
 
+    @cached_property
     def sri_baseline(self) -> Assessment | None:
         """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
-        if self._baseline is None:
-            baseline = self.assessment(Visit.BASELINE)
-            if baseline is None and self.participant.screenings:
-                screening = self.participant.screenings[-1]["screening"]
-                baseline = ScreeningDetails.from_payload(screening).to_assessment()
-            self._baseline = (baseline,)
-        return self._baseline[0]
-
-
-def sri_baseline(participant: Participant) -> Assessment | None:
-    """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
-    return ScoredVisits(participant).sri_baseline()
+        baseline = self.assessment(Visit.BASELINE)
+        if baseline is None and self.participant.screenings:
+            screening = self.participant.screenings[-1]["screening"]
+            baseline = ScreeningDetails.from_payload(screening).to_assessment()
+        return baseline
 
 
 def visit_context(
@@ -236,7 +230,7 @@ def visit_context(
 ) -> VisitContext:
     """Everything the endpoint rules need about ``visit``, scored or not."""
     scored = scored or ScoredVisits(participant)
-    baseline = scored.sri_baseline()
+    baseline = scored.sri_baseline
     current = scored.assessment(visit)
     if visit is Visit.BASELINE:
         return VisitContext(visit, current, baseline, baseline, False, False)

@@ -65,15 +65,16 @@ def events_until(
                 yield event
 
 
-def versions_until(app: TrialApplication, stop: int) -> dict[UUID, int]:
-    """Each participant's version after the event at position ``stop``."""
+def versions_until(app: TrialApplication, stop: int, after: int = 0) -> dict[UUID, int]:
+    """Each participant's version after the event at position ``stop``; only the participants
+    with an event in (``after``, ``stop``]."""
     datastore, table = _events_table(app)
     query = SQL(
         "SELECT originator_id, max(originator_version) FROM {} "
-        "WHERE notification_id <= %s GROUP BY originator_id"
+        "WHERE notification_id > %s AND notification_id <= %s GROUP BY originator_id"
     ).format(table)
     with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
-        cursor.execute(query, (stop,))
+        cursor.execute(query, (after, stop))
         return {pid: version for pid, version in cursor.fetchall()}
 
 

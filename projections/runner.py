@@ -190,7 +190,7 @@ def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int
     datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
     store = open_store(name, datastore)
     rows = projection(name).rows
-    aside = table_name(name) + "_rebuild"
+    aside = _aside(name)
     schema = Identifier(datastore.schema)
     with datastore.transaction(commit=True) as curs:
         curs.execute(SQL("DROP TABLE IF EXISTS {}.{}").format(schema, Identifier(aside)))
@@ -205,8 +205,7 @@ def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int
     with datastore.transaction(commit=True) as curs:
         live = store.lock(curs, APPLICATION)
         if live > head:
-            before = versions_until(app, head)
-            changed = [p for p, v in versions_until(app, live).items() if before.get(p) != v]
+            changed = versions_until(app, live, after=head)
             states, touched = fold(events_until(app, live, participants=changed))
             changes = [(pid, states[pid].site, rows(states[pid])) for pid in touched]
             store.replace_many(curs, changes, live, aside)
@@ -220,6 +219,11 @@ def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int
             store.track(curs, Tracking(APPLICATION, position))
     log.info("rebuilt %s from %d events", name, head)
     return head
+
+
+def _aside(name: str) -> str:
+    """The table a rebuild of ``name`` writes before it is swapped in."""
+    return table_name(name) + "_rebuild"
 
 
 def _rebuild_in_workers(app: TrialApplication, name: str, head: int, workers: int) -> None:
@@ -247,8 +251,7 @@ def rebuild_part(
     store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
     with _no_cyclic_gc():
         states, _ = fold(events_until(app, head, part=part))
-        aside = table_name(name) + "_rebuild"
-        _write(store, datastore, aside, states, projection(name).rows, head)
+        _write(store, datastore, _aside(name), states, projection(name).rows, head)
 
 
 @contextmanager
