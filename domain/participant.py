@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -74,6 +75,12 @@ class RecordedVisit:
     def of(cls, score: dict[str, Any], *, corrected: bool) -> RecordedVisit:
         return cls(Visit(score["visit"]), date.fromisoformat(score["visit_date"]), score, corrected)
 
+    @cached_property
+    def parsed(self) -> VisitScore:
+        """The recorded values as a ``VisitScore``, parsed once: every later derivation of the
+        participant (each event's view, each read model) reuses it."""
+        return VisitScore.from_payload(self.score)
+
 
 @dataclass
 class RecordedAdverseEvent:
@@ -81,13 +88,20 @@ class RecordedAdverseEvent:
 
     report: dict[str, Any]
     updates: list[dict[str, Any]] = field(default_factory=list)
+    current: dict[str, Any] = field(init=False)
 
-    @property
-    def current(self) -> dict[str, Any]:
-        state = dict(self.report)
+    def __post_init__(self) -> None:
+        self.current = dict(self.report)
         for update in self.updates:
-            state.update({key: value for key, value in update.items() if value is not None})
-        return state
+            self._fold(update)
+
+    def add(self, update: dict[str, Any]) -> None:
+        """Fold in one more update: a value it leaves None stays as it was."""
+        self.updates.append(update)
+        self._fold(update)
+
+    def _fold(self, update: dict[str, Any]) -> None:
+        self.current.update({key: value for key, value in update.items() if value is not None})
 
 
 class Participant(Aggregate):
@@ -151,7 +165,7 @@ class Participant(Aggregate):
         reason: str
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.adverse_events[self.ae_id].updates.append(self.update)
+            aggregate.adverse_events[self.ae_id].add(self.update)
 
     class Withdrawn(Event):
         withdrawal: dict[str, Any]

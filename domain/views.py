@@ -202,7 +202,7 @@ class ScoredVisits:
             recorded = self.participant.visits.get(visit)
             if recorded is None:
                 return None
-            self._scores[visit] = VisitScore.from_payload(recorded.score)
+            self._scores[visit] = recorded.parsed
         return self._scores[visit]
 
     def assessment(self, visit: Visit) -> Assessment | None:
