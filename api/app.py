@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL at /graphql (HTTP and graphql-transport-ws) and /health."""
+"""The ASGI application: GraphQL at /graphql (HTTP and graphql-transport-ws), the CDISC
+exports at /export and /health."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from strawberry.types.unset import UnsetType
 from api.auth import Unauthenticated
 from api.context import Context
 from api.errors import UNAVAILABLE
+from api.export_routes import routes as export_routes
 from api.limits import MAX_BODY_BYTES, BodyLimit
 from api.notifications import ReadModelHub
 from api.schema import build_schema
@@ -84,6 +86,7 @@ def create_app(service: Service) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
+        *export_routes(service),
     ]
 
     @asynccontextmanager

@@ -38,7 +38,8 @@ MinPosition = Annotated[
 ]
 
 
-def _instant(as_of: datetime | None) -> None:
+def check_as_of(as_of: datetime | None) -> None:
+    """Refuse an asOf without a UTC offset or outside the calendar every record lies in."""
     if as_of is None:
         return
     if as_of.tzinfo is None:
@@ -62,7 +63,7 @@ def _participant(
     """The participant now, after ``at_version`` events or as of an instant; the read logged
     under ``operation`` with what the caller ``asked`` for."""
     principal = info.context.principal
-    _instant(as_of)
+    check_as_of(as_of)
     if at_version is not None and at_version < 0:
         raise BadInput("AT_VERSION", f"atVersion {at_version} is negative")
     now = info.context.now()
@@ -92,7 +93,7 @@ def _participants(
 
 
 def _summary(info: Info, as_of: datetime | None, min_position: int | None) -> StudySummary:
-    _instant(as_of)
+    check_as_of(as_of)
     view = readside.summary(
         info.context.service, info.context.principal, as_of=as_of, min_position=min_position
     )
@@ -102,7 +103,7 @@ def _summary(info: Info, as_of: datetime | None, min_position: int | None) -> St
 def _ledger(
     info: Info, as_of: datetime | None, serious_only: bool | None, min_position: int | None
 ) -> SafetyLedger:
-    _instant(as_of)
+    check_as_of(as_of)
     service, principal = info.context.service, info.context.principal
     view = readside.ledger(
         service, principal, info.context.now(),

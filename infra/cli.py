@@ -1,15 +1,18 @@
-"""The ``trial`` command line: serve, project, rebuild, seal, verify, token, demo."""
+"""The ``trial`` command line: serve, project, rebuild, seal, verify, token, export, demo."""
 
 from __future__ import annotations
 
 import argparse
 import gc
+import getpass
 import logging
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from uuid import UUID
 
 from domain.vocabulary import Role
 from infra.audit import PeriodicSealer
@@ -165,6 +168,39 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a CDISC export as a reader with ``--role`` would receive it; the read is logged."""
+    from api.auth import principal_from_claims
+    from api.exports import export_odm
+    from domain.errors import TrialError
+    from infra.cdisc import ExportError
+
+    claims = {"sub": args.user or f"cli:{getpass.getuser()}", "role": args.role, "site": args.site}
+    service = bootstrap(settings)
+    try:
+        principal = principal_from_claims(claims)
+        done = export_odm(
+            service, principal, Path(args.out), as_of=args.as_of,
+            participant=args.participant, snapshot=args.snapshot,
+        )  # fmt: skip
+    except (TrialError, ExportError) as error:
+        print(f"trial export: {error}", file=sys.stderr)
+        return 1
+    finally:
+        service.close()
+    kind = "snapshot" if args.snapshot else "transactions"
+    print(f"{done.path}: ODM 1.3.2 {kind}, {len(done.participants)} participants, "
+          f"{done.events} events")  # fmt: skip
+    return 0
+
+
+def _instant(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{value} has no UTC offset (e.g. 2026-11-25T08:00Z)")
+    return moment
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="trial", description="CHT101 trial data backend")
     commands = main.add_subparsers(dest="command", required=True)
@@ -203,6 +239,24 @@ def parser() -> argparse.ArgumentParser:
     token_cmd.add_argument("--sub", help="user id (default: <role>-1)")
     token_cmd.add_argument("--hours", type=float, default=12.0, help="lifetime (default 12)")
     token_cmd.set_defaults(run=token)
+
+    export_cmd = commands.add_parser("export", help="write the record in a CDISC standard")
+    formats = export_cmd.add_subparsers(dest="standard", required=True)
+    odm_cmd = formats.add_parser("odm", help="CDISC ODM 1.3.2 with its audit trail")
+    odm_cmd.add_argument("--out", required=True, help="the file to write")
+    odm_cmd.add_argument("--snapshot", action="store_true",
+                         help="the values as of --as-of instead of every transaction")  # fmt: skip
+    odm_cmd.add_argument("--participant", type=UUID, help="one participant's id")
+    readers = [Role.AUDITOR.value, Role.SPONSOR.value, Role.MONITOR.value]
+    for command in (odm_cmd,):
+        command.add_argument("--as-of", type=_instant, help="the record as of this instant")
+        command.add_argument(
+            "--role", default=Role.AUDITOR.value, choices=readers,
+            help="export as this role sees the record (default AUDITOR)",
+        )  # fmt: skip
+        command.add_argument("--site", help="a MONITOR's sites, comma-separated")
+        command.add_argument("--user", help="who the read-access log names (default cli:<login>)")
+        command.set_defaults(run=export)
 
     demo_cmd = commands.add_parser("demo", help="record a synthetic 15-participant study")
     demo_cmd.add_argument("--seed", type=int, default=101)

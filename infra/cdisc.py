@@ -1,0 +1,182 @@
+"""Reading the record for a CDISC export: every event with its event-log row, a participant at
+a time, and who recorded them.
+
+One REPEATABLE READ transaction per export: the events up to the stop position, the log rows and
+the lists of participants and users all come from one snapshot. Events are read through a
+server-side cursor ordered by stream and version (the events table's primary key), so an export
+holds one page of rows and one participant's state in memory, whatever the size of the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from psycopg import Connection
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Composable, Composed
+
+from domain.application import TrialApplication
+from domain.participant import Participant
+from infra.recorder import LOG_TABLE, TrialRecorder
+from projections.cdisc.odm import Recorded
+from projections.cdisc.odm_xml import Location, User, location_oid, user_oid
+
+PAGE = 5_000
+
+
+class ExportError(RuntimeError):
+    """The stored record cannot be exported as it stands (run ``trial verify``)."""
+
+
+@dataclass(frozen=True)
+class Consented:
+    """A participant in an export: its stream id, site and when its consent was recorded."""
+
+    participant_id: UUID
+    site: str
+    recorded_at: datetime
+
+
+class RecordReader:
+    """The queries of one export, in one snapshot of the database."""
+
+    def __init__(self, app: TrialApplication, conn: Connection[Any]) -> None:
+        self.app = app
+        self.conn = conn
+        recorder = cast(TrialRecorder, app.recorder)
+        self.log = recorder.table(LOG_TABLE)
+        self.events = recorder.table(recorder.events_table_name)
+
+    def _rows(self, query: Composed, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+
+    def head(self) -> int:
+        """The last recorded position (0 when nothing is recorded)."""
+        [(head,)] = self._rows(SQL("SELECT coalesce(max(position), 0) FROM {}").format(self.log))
+        return int(head)
+
+    def position_at(self, instant: datetime) -> int:
+        """The last position recorded at or before ``instant``."""
+        [(position,)] = self._rows(
+            SQL("SELECT coalesce(max(position), 0) FROM {} WHERE recorded_at <= %s").format(
+                self.log
+            ),
+            (instant,),
+        )
+        return int(position)
+
+    def consented(self, stop: int) -> dict[UUID, datetime]:
+        """Every participant whose stream starts at or before ``stop``, with its consent's time."""
+        rows = self._rows(
+            SQL("SELECT participant_id, recorded_at FROM {} WHERE version = 1 AND position <= %s"
+                " ORDER BY participant_id").format(self.log),
+            (stop,),
+        )  # fmt: skip
+        return dict(rows)
+
+    def users(self, stop: int, participants: Collection[UUID] | None) -> list[User]:
+        """Everyone who recorded an exported event: the role of their first event and every
+        site they recorded at."""
+        where, params = self._where(stop, participants, "participant_id")
+        rows = self._rows(
+            SQL(
+                "SELECT actor, (array_agg(actor_role ORDER BY position))[1],"
+                " coalesce(array_agg(DISTINCT actor_site) FILTER (WHERE actor_site IS NOT NULL),"
+                " '{{}}') FROM {log} WHERE {where} GROUP BY actor ORDER BY actor"
+            ).format(log=self.log, where=where),
+            params,
+        )
+        return [
+            User(user_oid(actor), actor, role, tuple(sorted(sites))) for actor, role, sites in rows
+        ]
+
+    def streams(
+        self, stop: int, participants: Collection[UUID] | None
+    ) -> Iterator[Iterator[Recorded]]:
+        """Each participant's events up to ``stop`` with their log rows, in version order; the
+        participants in the order of their stream ids. Consume each before the next."""
+        where, params = self._where(stop, participants, "e.originator_id")
+        query = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id,"
+            " l.position, l.recorded_at, l.actor, l.actor_role, l.actor_site, l.reason"
+            " FROM {events} AS e LEFT JOIN {log} AS l"
+            " ON l.participant_id = e.originator_id AND l.version = e.originator_version"
+            " WHERE {where} ORDER BY e.originator_id, e.originator_version"
+        ).format(events=self.events, log=self.log, where=where)
+        to_domain_event = self.app.mapper.to_domain_event
+        with self.conn.cursor("cdisc_export", row_factory=tuple_row) as cursor:
+            cursor.itersize = PAGE
+            cursor.execute(query, params)
+            rows = _rows(cursor)
+            for _, stream in groupby(rows, key=itemgetter(0)):
+                yield (_recorded(row, to_domain_event) for row in stream)
+
+    def _where(
+        self, stop: int, participants: Collection[UUID] | None, column: str
+    ) -> tuple[Composable, list[Any]]:
+        position = "e.notification_id" if column.startswith("e.") else "position"
+        where: Composable = SQL(f"{position} <= %s")
+        params: list[Any] = [stop]
+        if participants is not None:
+            where = SQL(" AND ").join([where, SQL(f"{column} = ANY(%s)")])
+            params.append(list(participants))
+        return where, params
+
+
+def _rows(cursor: Any) -> Iterator[tuple[Any, ...]]:
+    while page := cursor.fetchmany(PAGE):
+        yield from page
+
+
+def _recorded(row: tuple[Any, ...], to_domain_event: Any) -> Recorded:
+    pid, version, topic, state, position, logged, recorded_at, actor, role, site, reason = row
+    if logged is None:
+        raise ExportError(
+            f"participant {pid} version {version} (position {position}) has no event-log row;"
+            " run `trial verify`"
+        )
+    try:
+        event = to_domain_event(StoredEvent(pid, version, topic, bytes(state)))
+    except Exception as error:
+        raise ExportError(
+            f"participant {pid} version {version} no longer decodes; run `trial verify`"
+        ) from error
+    assert isinstance(event, Participant.Event)
+    return Recorded(event, position, recorded_at, actor, role, site, reason)
+
+
+@contextmanager
+def snapshot_of(app: TrialApplication) -> Iterator[RecordReader]:
+    """A reader whose every query sees the same committed state of the database."""
+    datastore: Any = app.factory.datastore  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield RecordReader(app, conn)
+        finally:
+            conn.execute("ROLLBACK")
+
+
+def locations(
+    consented: dict[UUID, datetime], sites: dict[UUID, str], users: list[User]
+) -> list[Location]:
+    """A Location per site named by an exported participant or user; effective from the first
+    consent recorded there (or the first user's event, for a site with no participant)."""
+    first: dict[str, date] = {}
+    for pid, at in consented.items():
+        site = sites[pid]
+        first[site] = min(first.get(site, at.date()), at.date())
+    for user in users:
+        for site in user.sites:
+            first.setdefault(site, min(first.values(), default=date.today()))
+    return [Location(location_oid(site), site, first[site]) for site in sorted(first)]
