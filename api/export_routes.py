@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from api.auth import Principal, principal_from_header
 from api.errors import UNAVAILABLE
-from api.exports import export_odm
+from api.exports import FORMATS, export_odm, export_sdtm
 from api.inputs import parse_participant_id
 from api.threads import blocking
 from domain.errors import BadInput, TrialError
@@ -110,4 +110,24 @@ def routes(service: Service) -> list[Route]:
         kind = "snapshot" if snapshot else "transactions"
         return done.path, "application/xml", f"CHT101-odm-{kind}.xml"
 
-    return [Route("/export/odm", endpoint(service, odm), methods=["GET"])]
+    def sdtm(principal: Principal, request: Request, folder: Path) -> tuple[Path, str, str]:
+        name: str = request.path_params["name"]
+        stem, _, extension = name.rpartition(".")
+        as_of = _as_of(request)
+        if name == "define.xml":
+            requested = request.query_params.get("format", "dataset-json")
+            export_sdtm(service, principal, folder, as_of=as_of, file_format=requested)
+            return folder / "define.xml", "application/xml", "define.xml"
+        formats = {extension: form for form, extension in FORMATS.items()}
+        if extension not in formats or not stem:
+            raise BadInput("DATASET_FILE", f"{name!r} is not DOMAIN.json, DOMAIN.xpt or define.xml")
+        done = export_sdtm(service, principal, folder, as_of=as_of,
+                           file_format=formats[extension], domains=[stem.upper()])  # fmt: skip
+        path = done.files[0]
+        media = "application/json" if extension == "json" else "application/octet-stream"
+        return path, media, path.name
+
+    return [
+        Route("/export/odm", endpoint(service, odm), methods=["GET"]),
+        Route("/export/sdtm/{name}", endpoint(service, sdtm), methods=["GET"]),
+    ]

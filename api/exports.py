@@ -20,15 +20,22 @@ from uuid import UUID
 from api.access_log import record_read
 from api.auth import Principal
 from api.queries import check_as_of
-from domain.errors import NotFound
+from domain.errors import BadInput, NotFound
 from domain.vocabulary import Role
 from infra.audit_trail import participant_sites
 from infra.bootstrap import Service
-from infra.cdisc import ExportError, RecordReader, locations, snapshot_of
-from projections.cdisc.odm import OdmFile, write_odm
+from infra.cdisc import ExportError, RecordReader, locations, participants_at, snapshot_of
+from infra.export_worker import clinical_data, workers_for
+from projections.cdisc.datasets import dataset_json, file_name, write_dataset_json, write_xpt
+from projections.cdisc.define_xml import define_xml
+from projections.cdisc.odm import OdmFile, write_head, write_tail
+from projections.cdisc.sdtm import tabulate
+from projections.cdisc.sdtm_spec import datasets
 
 EXPORTERS = (Role.AUDITOR, Role.SPONSOR, Role.MONITOR)
 EXPORT_ODM = "exportOdm"
+EXPORT_SDTM = "exportSdtm"
+FORMATS = {"dataset-json": "json", "xpt": "xpt"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +56,20 @@ class Scope:
 
 @dataclass(frozen=True)
 class Export:
-    """A written export: where, and which participants and how many events it holds."""
+    """A written ODM export: where, and which participants and how many events it holds."""
 
     path: Path
     participants: list[UUID]
     events: int
+
+
+@dataclass(frozen=True)
+class Tabulation:
+    """Written SDTM files (datasets and define.xml), and the participants they hold."""
+
+    files: list[Path]
+    participants: list[UUID]
+    records: dict[str, int]
 
 
 def scope(
@@ -109,22 +125,22 @@ def export_odm(
         with snapshot_of(service.app) as reader:
             covered = scope(service, reader, principal, as_of=as_of, participant=participant)
             users = reader.users(covered.stop, covered.participants)
-            document = OdmFile(
-                file_oid=f"CHT101.ODM.{uuid.uuid4()}",
-                created=service.app.clock(),
-                as_of=covered.reference,
-                granularity=_granularity(principal, participant),
-                snapshot=snapshot,
-                pii=principal.sees_pii,
-            )
-            with partial.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
-                events = write_odm(
-                    out,
-                    reader.streams(covered.stop, covered.participants),
-                    document,
-                    users,
-                    locations(covered.consented, covered.sites, users),
-                )
+        document = OdmFile(
+            file_oid=f"CHT101.ODM.{uuid.uuid4()}",
+            created=service.app.clock(),
+            as_of=covered.reference,
+            granularity=_granularity(principal, participant),
+            snapshot=snapshot,
+            pii=principal.sees_pii,
+        )
+        with partial.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as out:
+            write_head(out, document, users, locations(covered.consented, covered.sites, users))
+            events = clinical_data(
+                service.app, out, document, stop=covered.stop,
+                participants=covered.participants,
+                workers=workers_for(covered.stop, covered.participants),
+            )  # fmt: skip
+            write_tail(out)
         disclosed = list(covered.consented)
         detail: dict[str, Any] = {"asOf": as_of, "participantId": participant,
                                   "snapshot": snapshot, "events": events}  # fmt: skip
@@ -133,3 +149,57 @@ def export_odm(
     finally:
         partial.unlink(missing_ok=True)
     return Export(path, disclosed, events)
+
+
+def export_sdtm(
+    service: Service,
+    principal: Principal,
+    folder: Path,
+    *,
+    as_of: datetime | None = None,
+    file_format: str = "dataset-json",
+    domains: list[str] | None = None,
+) -> Tabulation:
+    """Write the SDTM datasets (``domains``, else all) as Dataset-JSON 1.1 or SAS V5 transport
+    files, with their define.xml, into ``folder``, and log the read. Blocking.
+
+    The files are written under temporary names and renamed once the read is logged."""
+    if file_format not in FORMATS:
+        raise BadInput("FORMAT", f"format {file_format!r} is not one of {', '.join(FORMATS)}")
+    specs = datasets(pii=principal.sees_pii)
+    wanted = list(specs) if domains is None else domains
+    if unknown := [name for name in wanted if name not in specs]:
+        raise NotFound("DATASET", f"no SDTM dataset {unknown[0]}; there are {', '.join(specs)}")
+    with snapshot_of(service.app) as reader:
+        covered = scope(service, reader, principal, as_of=as_of, participant=None)
+        participants = participants_at(reader, covered.stop, covered.participants)
+        tables = tabulate(participants, covered.reference, pii=principal.sees_pii)
+    created = service.app.clock()
+    extension = FORMATS[file_format]
+    chosen = {name: tables[name] for name in wanted}
+    written: dict[Path, Path] = {}
+    try:
+        for name, rows in chosen.items():
+            final = folder / file_name(specs[name], extension)
+            partial = folder / f".{final.name}.partial"
+            written[partial] = final
+            if extension == "json":
+                document = dataset_json(specs[name], rows, created=created, modified=None)
+                write_dataset_json(partial, document)
+            else:
+                write_xpt(partial, specs[name], rows)
+        final = folder / "define.xml"
+        partial = folder / ".define.xml.partial"
+        written[partial] = final
+        partial.write_text(define_xml(chosen, specs, created=created, extension=extension),
+                           encoding="utf-8")  # fmt: skip
+        disclosed = list(covered.consented)
+        detail: dict[str, Any] = {"asOf": as_of, "format": file_format, "domains": wanted}
+        record_read(service, principal, EXPORT_SDTM, disclosed, detail)
+        for partial, final in written.items():
+            os.replace(partial, final)
+    finally:
+        for partial in written:
+            partial.unlink(missing_ok=True)
+    records = {name: len(rows) for name, rows in chosen.items()}
+    return Tabulation(list(written.values()), disclosed, records)

@@ -21,6 +21,7 @@ SCENARIOS = {
     "point-in-time": "bench.point_in_time",
     "fan-out": "bench.fan_out",
     "catch-up": "bench.read_side",
+    "odm-export": "bench.odm_export",
 }
 
 

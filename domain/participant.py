@@ -24,12 +24,17 @@ from domain.inputs import (
     ScreeningDetails,
     VisitScore,
     Withdrawal,
+    crs_signs,
+    gvhd_stages,
+    icans_signs,
     storable,
 )
 from domain.rules import RULES_VERSION
+from domain.rules.assessment import Assessment
 from domain.rules.damage import check_sdi_never_decreases, sdi_total
 from domain.rules.eligibility import evaluate_eligibility
 from domain.rules.schedule import check_visit_date, infusion_date
+from domain.rules.toxicity import CrsSigns, GvhdStages, IcansSigns
 from domain.vocabulary import ParticipantStatus, Role, Visit
 
 TRIAL = "CHT101"
@@ -70,6 +75,7 @@ class RecordedVisit:
     visit_date: date
     score: dict[str, Any]
     corrected: bool = False
+    _assessment: Assessment | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, score: dict[str, Any], *, corrected: bool) -> RecordedVisit:
@@ -80,6 +86,14 @@ class RecordedVisit:
         """The recorded values as a ``VisitScore``, parsed once: every later derivation of the
         participant (each event's view, each read model) reuses it."""
         return VisitScore.from_payload(self.score)
+
+    def assessment(self, consent: ConsentDetails) -> Assessment:
+        """The values as the rules read them (eGFR computed from creatinine when not recorded,
+        with the age on the visit date), assessed once: a participant's consent never changes."""
+        if self._assessment is None:
+            egfr = self.parsed.effective_egfr(consent.date_of_birth, consent.sex)
+            self._assessment = self.parsed.to_assessment(egfr)
+        return self._assessment
 
 
 @dataclass
@@ -102,6 +116,15 @@ class RecordedAdverseEvent:
 
     def _fold(self, update: dict[str, Any]) -> None:
         self.current.update({key: value for key, value in update.items() if value is not None})
+
+    @cached_property
+    def signs(self) -> tuple[CrsSigns | None, IcansSigns | None, GvhdStages | None]:
+        """The report's CRS, ICANS and acute GVHD signs, parsed once: no update changes them."""
+        return (
+            crs_signs(self.report["crs"]),
+            icans_signs(self.report["icans"]),
+            gvhd_stages(self.report["acute_gvhd"]),
+        )
 
 
 class Participant(Aggregate):

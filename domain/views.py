@@ -15,9 +15,6 @@ from uuid import UUID
 from domain.inputs import (
     ScreeningDetails,
     VisitScore,
-    crs_signs,
-    gvhd_stages,
-    icans_signs,
     parse_date,
     parse_instant,
 )
@@ -207,12 +204,10 @@ class ScoredVisits:
 
     def assessment(self, visit: Visit) -> Assessment | None:
         if visit not in self._assessments:
-            score = self.score(visit)
-            if score is None:
+            recorded = self.participant.visits.get(visit)
+            if recorded is None:
                 return None
-            consent = self.participant.consent
-            egfr = score.effective_egfr(consent.date_of_birth, consent.sex)
-            self._assessments[visit] = score.to_assessment(egfr)
+            self._assessments[visit] = recorded.assessment(self.participant.consent)
         return self._assessments[visit]
 
     @cached_property
@@ -290,7 +285,8 @@ def adverse_event_view(
     participant: Participant, ae_id: str, reference: datetime
 ) -> AdverseEventView:
     """An AE's latest state with its derived grades and its SAE reporting clock."""
-    state: dict[str, Any] = participant.adverse_events[ae_id].current
+    recorded = participant.adverse_events[ae_id]
+    state: dict[str, Any] = recorded.current
     grade = int(state["ctcae_grade"])
     criteria = tuple(SeriousCriterion(c) for c in state["serious"])
     serious = is_serious(criteria)
@@ -298,9 +294,7 @@ def adverse_event_view(
     reported = parse_instant(state.get("reported_to_sponsor_at"))
     due = sae_reporting_due(aware_at, serious)
     onset = date.fromisoformat(state["onset_on"])
-    crs = crs_signs(state["crs"])
-    icans = icans_signs(state["icans"])
-    gvhd = gvhd_stages(state["acute_gvhd"])
+    crs, icans, gvhd = recorded.signs
     queries = ae_data_queries(grade, serious)
     queries += crs_data_queries(crs) if crs else []
     queries += icans_data_queries(icans) if icans else []

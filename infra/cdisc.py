@@ -1,10 +1,12 @@
 """Reading the record for a CDISC export: every event with its event-log row, a participant at
 a time, and who recorded them.
 
-One REPEATABLE READ transaction per export: the events up to the stop position, the log rows and
-the lists of participants and users all come from one snapshot. Events are read through a
-server-side cursor ordered by stream and version (the events table's primary key), so an export
-holds one page of rows and one participant's state in memory, whatever the size of the study.
+An export reads up to a stop position (the head, or the last position recorded at asOf): events
+and log rows up to it never change, and those up to it are all committed once it is visible (the
+recorder takes the events table's lock), so every process of one export reads the same record.
+Each reads in a REPEATABLE READ snapshot of its own, the events through a server-side cursor
+ordered by stream and version (the events table's primary key): a process holds one page of rows
+and one participant's state in memory, whatever the size of the study.
 """
 
 from __future__ import annotations
@@ -101,11 +103,21 @@ class RecordReader:
         ]
 
     def streams(
-        self, stop: int, participants: Collection[UUID] | None
+        self,
+        stop: int,
+        participants: Collection[UUID] | None,
+        part: tuple[int, int] | None = None,
     ) -> Iterator[Iterator[Recorded]]:
         """Each participant's events up to ``stop`` with their log rows, in version order; the
-        participants in the order of their stream ids. Consume each before the next."""
+        participants in the order of their stream ids; only those of ``part`` (k, n) when
+        given: the k-th of n disjoint sets, split on the last byte of the stream id. Consume
+        each participant's events before the next's."""
         where, params = self._where(stop, participants, "e.originator_id")
+        if part is not None:
+            where = SQL(" AND ").join(
+                [where, SQL("get_byte(uuid_send(e.originator_id), 15) %% %s = %s")]
+            )
+            params += [part[1], part[0]]
         query = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id,"
             " l.position, l.recorded_at, l.actor, l.actor_role, l.actor_site, l.reason"
@@ -131,6 +143,18 @@ class RecordReader:
             where = SQL(" AND ").join([where, SQL(f"{column} = ANY(%s)")])
             params.append(list(participants))
         return where, params
+
+
+def participants_at(
+    reader: RecordReader, stop: int, participants: Collection[UUID] | None
+) -> Iterator[Participant]:
+    """Each participant as it stood after the events up to ``stop``, one at a time."""
+    for stream in reader.streams(stop, participants):
+        participant: Participant | None = None
+        for recorded in stream:
+            participant = recorded.event.mutate(participant)
+        assert participant is not None
+        yield participant
 
 
 def _rows(cursor: Any) -> Iterator[tuple[Any, ...]]:

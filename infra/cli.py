@@ -171,26 +171,36 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
 def export(args: argparse.Namespace, settings: Settings) -> int:
     """Write a CDISC export as a reader with ``--role`` would receive it; the read is logged."""
     from api.auth import principal_from_claims
-    from api.exports import export_odm
+    from api.exports import export_odm, export_sdtm
     from domain.errors import TrialError
     from infra.cdisc import ExportError
+    from projections.cdisc.datasets import DatasetTooWide
 
     claims = {"sub": args.user or f"cli:{getpass.getuser()}", "role": args.role, "site": args.site}
     service = bootstrap(settings)
     try:
         principal = principal_from_claims(claims)
-        done = export_odm(
-            service, principal, Path(args.out), as_of=args.as_of,
-            participant=args.participant, snapshot=args.snapshot,
-        )  # fmt: skip
-    except (TrialError, ExportError) as error:
+        if args.standard == "odm":
+            done = export_odm(
+                service, principal, Path(args.out), as_of=args.as_of,
+                participant=args.participant, snapshot=args.snapshot,
+            )  # fmt: skip
+            kind = "snapshot" if args.snapshot else "transactions"
+            print(f"{done.path}: ODM 1.3.2 {kind}, {len(done.participants)} participants, "
+                  f"{done.events} events")  # fmt: skip
+        else:
+            folder = Path(args.out)
+            folder.mkdir(parents=True, exist_ok=True)
+            tabulated = export_sdtm(service, principal, folder, as_of=args.as_of,
+                                    file_format=args.format)  # fmt: skip
+            counts = ", ".join(f"{name} {n}" for name, n in tabulated.records.items())
+            print(f"{folder}: SDTM ({args.format}) and define.xml for "
+                  f"{len(tabulated.participants)} participants: {counts}")  # fmt: skip
+    except (TrialError, ExportError, DatasetTooWide) as error:
         print(f"trial export: {error}", file=sys.stderr)
         return 1
     finally:
         service.close()
-    kind = "snapshot" if args.snapshot else "transactions"
-    print(f"{done.path}: ODM 1.3.2 {kind}, {len(done.participants)} participants, "
-          f"{done.events} events")  # fmt: skip
     return 0
 
 
@@ -247,8 +257,12 @@ def parser() -> argparse.ArgumentParser:
     odm_cmd.add_argument("--snapshot", action="store_true",
                          help="the values as of --as-of instead of every transaction")  # fmt: skip
     odm_cmd.add_argument("--participant", type=UUID, help="one participant's id")
+    sdtm_cmd = formats.add_parser("sdtm", help="SDTM datasets and their define.xml")
+    sdtm_cmd.add_argument("--out", required=True, help="the directory to write the files to")
+    sdtm_cmd.add_argument("--format", choices=["dataset-json", "xpt"], default="dataset-json",
+                          help="Dataset-JSON 1.1 (default) or SAS V5 transport files")  # fmt: skip
     readers = [Role.AUDITOR.value, Role.SPONSOR.value, Role.MONITOR.value]
-    for command in (odm_cmd,):
+    for command in (odm_cmd, sdtm_cmd):
         command.add_argument("--as-of", type=_instant, help="the record as of this instant")
         command.add_argument(
             "--role", default=Role.AUDITOR.value, choices=readers,

@@ -1,8 +1,10 @@
 """An ODM 1.3.2 document of the record: the whole history as transactions, or a snapshot.
 
-``write_odm`` is given the recorded events already grouped by participant, in version order,
-each with its event-log row, and writes them as they come: memory holds one participant's state
-at a time, whatever the size of the study.
+``write_subjects`` is given the recorded events already grouped by participant, in version
+order, each with its event-log row, and writes them as they come: memory holds one
+participant's state at a time, whatever the size of the study. ``write_head`` and
+``write_tail`` write what comes before and after, so that parts of the participants can be
+written apart (in parallel) and joined in between.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from domain.participant import Participant
 from projections.cdisc.odm_clinical import SubjectRecord, snapshot, transaction
@@ -32,9 +34,9 @@ TRANSACTIONAL = "Transactional"
 SNAPSHOT = "Snapshot"
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """A stored event with its row of the event log: who recorded it, when, why, where."""
+class Recorded(NamedTuple):
+    """A stored event with its row of the event log: who recorded it, when, why, where (a
+    tuple: an export makes one per event)."""
 
     event: Participant.Event
     position: int
@@ -73,15 +75,10 @@ def audit_record(recorded: Recorded, site: str) -> str:
     )
 
 
-def write_odm(
-    out: TextIO,
-    subjects: Iterable[Sequence[Recorded] | Iterable[Recorded]],
-    document: OdmFile,
-    users: Iterable[User],
-    locations: Iterable[Location],
-) -> int:
-    """Write the document to ``out``: each of ``subjects`` is one participant's events from its
-    first (Consented) on. Returns the number of events written."""
+def write_head(
+    out: TextIO, document: OdmFile, users: Iterable[User], locations: Iterable[Location]
+) -> None:
+    """Everything before the participants: root, metadata, users and locations."""
     kind = SNAPSHOT if document.snapshot else TRANSACTIONAL
     out.write(root_open(file_type=kind, file_oid=document.file_oid, created=document.created,
                         as_of=document.as_of, granularity=document.granularity))  # fmt: skip
@@ -89,12 +86,19 @@ def write_odm(
     out.write(admin_data(users, locations))
     version = attr(METADATA_VERSION_OID)
     out.write(f"<ClinicalData StudyOID={attr(STUDY_OID)} MetaDataVersionOID={version}>\n")
-    written = 0
-    for events in subjects:
-        written += _write_subject(out, events, document)
+
+
+def write_subjects(
+    out: TextIO, subjects: Iterable[Sequence[Recorded] | Iterable[Recorded]], document: OdmFile
+) -> int:
+    """Each of ``subjects`` (one participant's events from its first, Consented, on) as
+    SubjectData; returns the number of events written."""
+    return sum(_write_subject(out, events, document) for events in subjects)
+
+
+def write_tail(out: TextIO) -> None:
     out.write("</ClinicalData>\n")
     out.write(ROOT_CLOSE)
-    return written
 
 
 def _write_subject(out: TextIO, events: Iterable[Recorded], document: OdmFile) -> int:

@@ -19,7 +19,11 @@ from projections.cdisc import odm_values as values
 from projections.cdisc.odm_values import Key, Location, Part
 from projections.cdisc.xml import attr
 
-OVERDUE = "IT.AE_DER.OVERDUE"  # read at the file's AsOfDateTime: snapshots only
+OVERDUE = "IT.AE_DER.OVERDUE"
+_ADVERSE_EVENTS = (
+    Participant.AdverseEventReported,
+    Participant.AdverseEventUpdated,
+)  # read at the file's AsOfDateTime: snapshots only
 
 # item OID → (value, the AuditRecord of the event that last changed it); None: cleared to null
 Items = dict[str, tuple[str | None, str]]
@@ -52,7 +56,10 @@ class SubjectRecord:
         visits; an AE's days from infusion at the infusion date."""
         p = self.participant
         assert p is not None
-        yield values.subject(p)
+        if not isinstance(
+            event, Participant.AdverseEventReported | Participant.AdverseEventUpdated
+        ):
+            yield values.subject(p)  # status and age: an adverse event changes neither
         match event:
             case Participant.Consented():
                 yield values.consent(p, pii=self.pii)
@@ -187,7 +194,7 @@ def transaction(subject_key: str, site: str, audit: str, changes: Changes, *, fi
                     if value is None:
                         written = 'TransactionType="Update" IsNull="Yes"'
                     else:
-                        written = f'TransactionType="{item_tx}" Value={attr(value)}'
+                        written = f'TransactionType="{item_tx}" Value="{value}"'
                     out.append(f'<ItemData ItemOID="{oid}" {written}>{audit}</ItemData>')
                 out.append("</ItemGroupData>")
             out.append("</FormData>")
@@ -205,7 +212,7 @@ def snapshot(subject_key: str, site: str, record: SubjectRecord) -> str:
             out.append(_form(form))
             for group, items in groups.items():
                 out.append(_group(group))
-                out.extend(f'<ItemData ItemOID="{oid}" Value={attr(value)}>{audit}</ItemData>'
+                out.extend(f'<ItemData ItemOID="{oid}" Value="{value}">{audit}</ItemData>'
                            for oid, value, audit in items)  # fmt: skip
                 out.append("</ItemGroupData>")
             out.append("</FormData>")

@@ -4,6 +4,10 @@ Each function reads the participant's state (rebuilt from its events) and return
 one form: its location (study event and form, with repeat keys) and, per item group instance,
 every item's value as ODM text, None where the value is null. Collected values are the events'
 inputs; derived values come from the same functions as every other view (``domain.views``).
+
+Values are ready to stand in an XML attribute: ``text`` escapes the free text among them (the
+numbers, dates, booleans and codes it writes have nothing to escape). Escaping is one to one
+(but for control characters XML cannot carry), so comparing escaped values compares the values.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from domain.vocabulary import (
     SledaiDescriptor,
     Visit,
 )
+from projections.cdisc.xml import text as escape
 
 Key = tuple[str, str | None]  # an OID and its repeat key (None where it does not repeat)
 Location = tuple[Key, Key]  # study event, form
@@ -38,10 +43,13 @@ VISIT_ORDER: tuple[Visit, ...] = (Visit.BASELINE, *FOLLOW_UP_VISITS)
 
 
 def text(value: Any) -> str | None:
-    """A value as ODM writes it: booleans true/false, dates ISO 8601, instants in UTC."""
+    """A value as ODM writes it, escaped for an attribute: booleans true/false, dates ISO 8601,
+    instants in UTC."""
     kind = type(value)
-    if kind is str or value is None:
-        return value  # type: ignore[no-any-return]
+    if value is None:
+        return None
+    if kind is str:
+        return escape(value)
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
@@ -76,7 +84,7 @@ def _bilag(grades: Mapping[BilagDomain, Any]) -> dict[str, str | None]:
 
 def _queries(queries: tuple[DataQuery, ...] | list[DataQuery]) -> Groups:
     return {
-        ("IG.DQ", str(n)): {"IT.DQ.CODE": query.code, "IT.DQ.MESSAGE": query.message}
+        ("IG.DQ", str(n)): {"IT.DQ.CODE": text(query.code), "IT.DQ.MESSAGE": text(query.message)}
         for n, query in enumerate(queries, start=1)
     }
 
@@ -84,12 +92,12 @@ def _queries(queries: tuple[DataQuery, ...] | list[DataQuery]) -> Groups:
 def consent(participant: Participant, *, pii: bool) -> Part:
     c = participant.consent
     values = {
-        "IT.CONSENT.SUBJID": c.subject_id,
-        "IT.CONSENT.SITE": c.site,
-        "IT.CONSENT.VERSION": c.consent_version,
+        "IT.CONSENT.SUBJID": text(c.subject_id),
+        "IT.CONSENT.SITE": text(c.site),
+        "IT.CONSENT.VERSION": text(c.consent_version),
         "IT.CONSENT.SIGNEDON": text(c.signed_on),
         "IT.CONSENT.BRTHDTC": text(c.date_of_birth),
-        "IT.CONSENT.INITIALS": c.initials,
+        "IT.CONSENT.INITIALS": text(c.initials),
         "IT.CONSENT.SEX": text(c.sex),
     }
     if not pii:
@@ -133,14 +141,14 @@ def screening(participant: Participant, index: int) -> Part:
             "IT.ELIGIBILITY.SLEDAI2K": text(result["sledai_2k"]),
             "IT.ELIGIBILITY.EULARSC": text(result["eular_acr_score"]),
             "IT.ELIGIBILITY.CRCL": text(result["creatinine_clearance"]),
-            "IT.ELIGIBILITY.RULESVER": recorded.get("rules_version"),
+            "IT.ELIGIBILITY.RULESVER": text(recorded.get("rules_version")),
         },
     }
     for criterion in result["criteria"]:
         groups["IG.CRITERION", criterion["code"]] = {
-            "IT.CRITERION.CODE": criterion["code"],
+            "IT.CRITERION.CODE": text(criterion["code"]),
             "IT.CRITERION.MET": text(criterion["met"]),
-            "IT.CRITERION.DETAIL": criterion["detail"],
+            "IT.CRITERION.DETAIL": text(criterion["detail"]),
         }
     queries = [DataQuery(**query) for query in result["data_queries"]]
     groups.update(_queries(queries))
@@ -160,11 +168,11 @@ def infusion(participant: Participant) -> Part:
         ("IG.INFUSION", None): {
             "IT.INFUSION.INFUSEDAT": text(datetime.fromisoformat(recorded["infused_at"])),
             "IT.INFUSION.DOSE": text(recorded["dose_cells_per_kg"]),
-            "IT.INFUSION.LOT": recorded["lot"],
+            "IT.INFUSION.LOT": text(recorded["lot"]),
         },
         ("IG.INFUSION_DER", None): {
-            "IT.INFUSION.DATE": recorded["infusion_date"],
-            "IT.INFUSION.TIMEZONE": recorded["time_zone"],
+            "IT.INFUSION.DATE": text(recorded["infusion_date"]),
+            "IT.INFUSION.TIMEZONE": text(recorded["time_zone"]),
         },
     }
     return (("SE.INFUSION", None), ("F.INFUSION", None)), groups
@@ -206,7 +214,7 @@ def visit(participant: Participant, which: Visit, scored: ScoredVisits) -> Part:
             "IT.VISIT_DER.EGFR": text(view.egfr),
             **{f"IT.VISIT_DER.{name}": value for name, value in outcome.items()},
             "IT.VISIT_DER.CORRECTED": text(view.corrected),
-            "IT.VISIT_DER.RULESVER": view.rules_version,
+            "IT.VISIT_DER.RULESVER": text(view.rules_version),
         },
     }
     groups.update(_queries(view.data_queries))
@@ -232,7 +240,7 @@ def adverse_event(
     serious = set(view.serious_criteria)
     groups: Groups = {
         ("IG.AE", None): {
-            "IT.AE.TERM": view.term,
+            "IT.AE.TERM": text(view.term),
             "IT.AE.CATEGORY": text(view.category),
             "IT.AE.ONSET": text(view.onset_on),
             "IT.AE.AWARE_AT": text(view.aware_at),
@@ -279,8 +287,8 @@ _SIGN_ITEMS = {
 def withdrawal(participant: Participant) -> Part:
     recorded = participant.withdrawal or {}
     values = {
-        "IT.WITHDRAWAL.DATE": recorded["withdrawn_on"],
-        "IT.WITHDRAWAL.REASON": recorded["reason"],
-        "IT.WITHDRAWAL.NOTE": recorded.get("note"),
+        "IT.WITHDRAWAL.DATE": text(recorded["withdrawn_on"]),
+        "IT.WITHDRAWAL.REASON": text(recorded["reason"]),
+        "IT.WITHDRAWAL.NOTE": text(recorded.get("note")),
     }
     return (("SE.WITHDRAWAL", None), ("F.WITHDRAWAL", None)), {("IG.WITHDRAWAL", None): values}

@@ -24,7 +24,9 @@ def text(value: str) -> str:
 
 def attr(value: str) -> str:
     """``value`` as a double-quoted attribute value (quotes included)."""
-    return f'"{text(value)}"'
+    if _MARKUP.search(value) is None:  # nearly always: one call instead of two
+        return f'"{value}"'
+    return f'"{_MARKUP.sub(_escape, value)}"'
 
 
 def element(name: str, content: str | None = None, **attributes: str | None) -> str:

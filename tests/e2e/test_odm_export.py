@@ -2,16 +2,13 @@
 validates against the official schema, carries the audit trail one for one, replays to every
 participant(atVersion: n), equals participant(asOf: T), and keeps the access rules of every read.
 
-The study: NJ01-007's whole year (walk: a correction, two AEs, a withdrawal); NJ02-101, screen
-failed then eligible, whose M1 is corrected so that three values are cleared to null and its
-proteinuria data query resolves, and whose grade 4 AE becomes serious; NJ01-120, consented only.
+The study is tests/e2e/cdisc_story.py's.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,29 +16,8 @@ import httpx
 import pytest
 
 from domain.vocabulary import Role
-from tests.e2e.conftest import RoleClient
-from tests.e2e.documents import (
-    CONSENT,
-    CORRECT,
-    INFUSE,
-    PARTICIPANT,
-    REPORT_AE,
-    SCORE,
-    SCREEN,
-    UPDATE_AE,
-    Shared,
-    Story,
-    ae_input,
-    ae_update_input,
-    baseline_input,
-    consent_input,
-    correction_input,
-    infusion_input,
-    screening_input,
-    shared_service,
-    visit_input,
-    walk,
-)
+from tests.e2e.cdisc_story import EVENTS, Study, record_study
+from tests.e2e.documents import PARTICIPANT
 from tests.e2e.odm_files import (
     OdmFile,
     from_graphql,
@@ -55,86 +31,25 @@ pytestmark = pytest.mark.e2e
 AUDIT_TRAIL = """
 query($after: Int) { auditTrail(after: $after, limit: 1000) {
   nextAfter entries { position participantId version eventType recordedAt actor reason } } }"""
-EVENTS = 16 + 11 + 1  # NJ01-007, NJ02-101, NJ01-120
 READ_LOG = """query($after: Int) { readAccessLog(after: $after, limit: 1000) {
   nextAfter entries { actor actorRole operation participantIds detail } } }"""
 
 
-@dataclass(frozen=True)
-class Study:
-    shared: Shared
-    seven: Story
-    second: str  # NJ02-101's participant id
-    consented_only: str
-
-    def client(self, role: Role, site: str | None = None) -> RoleClient:
-        return self.shared.client.as_role(role, site, sub=f"{role.value.lower()}-reader")
-
-    def export(self, role: Role, site: str | None = None, **params: str) -> httpx.Response:
-        """GET /export/odm as ``role``."""
-        url = self.shared.client.url.removesuffix("/graphql") + "/export/odm"
-        token = self.client(role, site).token
-        return httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"},
-                         timeout=60)  # fmt: skip
-
-    def odm(self, role: Role = Role.AUDITOR, site: str | None = None, **params: str) -> OdmFile:
-        response = self.export(role, site, **params)
-        assert response.status_code == 200, response.text
-        return OdmFile(response.content)
-
-
-def record_second(staff: RoleClient) -> str:
-    """NJ02-101: screen failed, re-screened eligible, an AE before the infusion (its days from
-    infusion appear with the infusion), BASELINE; M1 scored with a proteinuria descriptor its
-    UPCR contradicts, then corrected: descriptor and UPCR gone, eGFR computed from creatinine,
-    damage not assessed, joint count cleared; then BASELINE corrected to no activity, which
-    turns M1's SRI-4 from responder to non-responder. AE-009, grade 4 without a serious
-    criterion, becomes life-threatening."""
-    consent = consent_input("NJ02-101", "NJ02", initials="QZX", dateOfBirth="1979-11-23")
-    pid: str = staff.data(CONSENT, {"input": consent})["consent"]["participantId"]
-    staff.data(SCREEN, {"input": screening_input(pid, screenedOn="2025-06-05", refractory=False)})
-    staff.data(SCREEN, {"input": screening_input(pid)})
-    staff.data(REPORT_AE, {"input": ae_input(pid, "AE-008", category="INFECTION", crs=None,
-                                             term="Urinary tract infection",
-                                             onsetOn="2025-06-12",
-                                             awareAt="2025-06-12T09:00:00Z")})  # fmt: skip
-    staff.data(INFUSE, {"input": infusion_input(pid)})
-    staff.data(SCORE, {"input": baseline_input(pid)})
-    m1 = {"sledai": ["PROTEINURIA"], "upcrGPerG": 0.3, "arthritisJointCount": 1,
-          "sdiItems": ["CATARACT"]}  # fmt: skip
-    staff.data(SCORE, {"input": visit_input(pid, "M1", **m1)})
-    staff.data(CORRECT, {"input": correction_input(
-        pid, "M1", "descriptor ticked in error; UPCR was the screening value",
-        upcrGPerG=None, egfr=None, creatinineMgDl=0.9, sdiItems=None)})  # fmt: skip
-    quiet = correction_input(pid, "BASELINE", "activity was the screening's, not this visit's")
-    staff.data(CORRECT, {"input": quiet})
-    staff.data(REPORT_AE, {"input": ae_input(pid, "AE-009", ctcaeGrade=4, category="OTHER",
-                                             crs=None, term="Febrile neutropenia")})  # fmt: skip
-    staff.data(
-        UPDATE_AE,
-        {
-            "input": ae_update_input(
-                pid, "AE-009", serious=["LIFE_THREATENING"], reason="serious criterion omitted"
-            )
-        },
-    )
-    return pid
+def odm(study: Study, role: Role = Role.AUDITOR, site: str | None = None, **params: str) -> OdmFile:
+    response = study.get("/export/odm", role, site, **params)
+    assert response.status_code == 200, response.text
+    return OdmFile(response.content)
 
 
 @pytest.fixture(scope="module")
 def study(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Study]:
-    with shared_service(database_url, tmp_path_factory.mktemp("odm")) as shared:
-        seven = walk(shared.client.as_role(Role.SITE_STAFF, "NJ01", sub="nurse.li"))
-        second = record_second(shared.client.as_role(Role.INVESTIGATOR, "NJ02", sub="dr.zhou"))
-        only = shared.client.as_role(Role.SITE_STAFF, "NJ01", sub="nurse.li").data(
-            CONSENT, {"input": consent_input("NJ01-120")}
-        )["consent"]["participantId"]
-        yield Study(shared, seven, second, only)
+    with record_study(database_url, tmp_path_factory.mktemp("odm")) as recorded:
+        yield recorded
 
 
 @pytest.fixture(scope="module")
 def transactions_file(study: Study) -> OdmFile:
-    return study.odm()
+    return odm(study)
 
 
 def exports_logged(study: Study) -> list[dict[str, Any]]:
@@ -163,7 +78,7 @@ def audit_trail(study: Study) -> list[dict[str, Any]]:
 def test_odm_export_validates_against_the_odm_1_3_2_schema_with_two_validators(
     study: Study, transactions_file: OdmFile
 ) -> None:
-    snapshot = study.odm(snapshot="true")
+    snapshot = odm(study, snapshot="true")
 
     for document in (transactions_file, snapshot):
         assert validation_errors(document.content) == ([], [])
@@ -261,7 +176,7 @@ def test_odm_snapshot_at_an_instant_equals_participant_as_of_it_for_every_partic
     participants = {entry["participantId"] for entry in trail}
 
     for as_of in instants:
-        states = study.odm(snapshot="true", asOf=as_of).snapshot()
+        states = odm(study, snapshot="true", asOf=as_of).snapshot()
         recorded = 0
         for pid in participants:
             expected = auditor.data(PARTICIPANT, {"id": pid, "asOf": as_of})["participant"]
@@ -276,10 +191,10 @@ def test_odm_snapshot_at_an_instant_equals_participant_as_of_it_for_every_partic
 def test_odm_sponsor_export_holds_no_date_of_birth_or_initials_anywhere(study: Study) -> None:
     pii = [b"1988-04-17", b"LMW", b"1979-11-23", b"QZX", b"BRTHDTC", b"INITIALS"]
 
-    for document in (study.odm(Role.SPONSOR), study.odm(Role.SPONSOR, snapshot="true")):
+    for document in (odm(study, Role.SPONSOR), odm(study, Role.SPONSOR, snapshot="true")):
         assert validation_errors(document.content) == ([], [])
         assert [value for value in pii if value in document.content] == []
-    auditor = study.odm(Role.AUDITOR, snapshot="true").content
+    auditor = odm(study, Role.AUDITOR, snapshot="true").content
     assert all(value in auditor for value in pii)  # the values the search looks for exist
 
 
@@ -288,7 +203,7 @@ def test_odm_export_appends_who_which_participants_and_how_to_the_read_access_lo
 ) -> None:
     before = exports_logged(study)
 
-    study.odm(Role.SPONSOR, asOf="2030-01-01T00:00:00Z", snapshot="true")
+    odm(study, Role.SPONSOR, asOf="2030-01-01T00:00:00Z", snapshot="true")
 
     after = exports_logged(study)
     assert len(after) == len(before) + 1
@@ -301,7 +216,7 @@ def test_odm_export_appends_who_which_participants_and_how_to_the_read_access_lo
 
 
 def test_odm_monitor_export_holds_its_sites_only(study: Study) -> None:
-    document = study.odm(Role.MONITOR, "NJ02")
+    document = odm(study, Role.MONITOR, "NJ02")
 
     assert {tx.subject for tx in document.transactions()} == {"NJ02-101"}
     assert document.root.get("Granularity") == "SingleSite"
@@ -310,7 +225,7 @@ def test_odm_monitor_export_holds_its_sites_only(study: Study) -> None:
 
 
 def test_odm_participant_export_holds_that_participant_only(study: Study) -> None:
-    document = study.odm(participant=study.seven.pid)
+    document = odm(study, participant=study.seven.pid)
 
     assert {tx.subject for tx in document.transactions()} == {"NJ01-007"}
     assert len(document.transactions()) == 16
@@ -339,7 +254,7 @@ def test_odm_export_is_refused_with_the_contract_code_and_logs_nothing(
     asked = {key: study.second if value == "second" else value for key, value in params.items()}
     before = exports_logged(study)
 
-    response = study.export(role, site, **asked)
+    response = study.get("/export/odm", role, site, **asked)
 
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == code
@@ -347,7 +262,7 @@ def test_odm_export_is_refused_with_the_contract_code_and_logs_nothing(
 
 
 def test_odm_export_without_a_valid_token_is_unauthenticated(study: Study) -> None:
-    url = study.shared.client.url.removesuffix("/graphql") + "/export/odm"
+    url = study.base + "/export/odm"
 
     missing = httpx.get(url, timeout=10)
     forged = httpx.get(url, headers={"Authorization": "Bearer not.a.token"}, timeout=10)

@@ -1,5 +1,5 @@
-"""ODM exports on real PostgreSQL: the demo cohort in both file types, the command line, a read
-that cannot be logged, and a stored record that cannot be exported as it stands."""
+"""ODM exports on real PostgreSQL: the command line, a read that cannot be logged, and a stored
+record that cannot be exported as it stands."""
 
 from __future__ import annotations
 
@@ -10,21 +10,16 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from api.access_log import ReadNotLogged
-from api.auth import Principal
 from api.exports import export_odm
-from domain.vocabulary import Role
 from infra.access_log import TABLE
 from infra.bootstrap import Service
 from infra.cdisc import ExportError
 from infra.cli import main
-from infra.demo import record_demo_study
 from tests.conftest import TEST_JWT_SECRET
-from tests.e2e.odm_files import OdmFile, validation_errors
+from tests.e2e.odm_files import OdmFile
 from tests.integration.stories import AUDITOR, busy, pid
 
 pytestmark = pytest.mark.integration
-
-SPONSOR = Principal("sponsor.chen", Role.SPONSOR, None)
 
 
 def configure(
@@ -35,22 +30,6 @@ def configure(
     monkeypatch.setenv("TRIAL_DATABASE_SCHEMA", schema)
     monkeypatch.setenv("TRIAL_DATA_DIR", str(data_dir))
     monkeypatch.setenv("TRIAL_JWT_SECRET", TEST_JWT_SECRET)
-
-
-def test_demo_cohort_exports_valid_odm_transactions_and_snapshots_for_auditor_and_sponsor(
-    service: Service, tmp_path: Path
-) -> None:
-    record_demo_study(service.app)
-
-    for reader in (AUDITOR, SPONSOR):
-        for snapshot in (False, True):
-            path = tmp_path / f"{reader.role}-{snapshot}.xml"
-            done = export_odm(service, reader, path, snapshot=snapshot)
-            document = OdmFile.read(path)
-            assert validation_errors(document.content) == ([], [])
-            assert len(document.subjects()) == (17 if snapshot else done.events)
-            assert len(done.participants) == 17
-    assert done.events == 188
 
 
 def test_odm_export_is_withheld_and_no_file_left_when_its_read_cannot_be_logged(
