@@ -26,6 +26,7 @@ from infra.audit_trail import participant_sites
 from infra.bootstrap import Service
 from infra.cdisc import ExportError, RecordReader, locations, participants_at, snapshot_of
 from infra.export_worker import clinical_data, workers_for
+from infra.resilience import Deadline, current_deadline, run_within
 from projections.cdisc.datasets import dataset_json, file_name, write_dataset_json, write_xpt
 from projections.cdisc.define_xml import define_xml
 from projections.cdisc.odm import OdmFile, write_head, write_tail
@@ -101,6 +102,17 @@ def scope(
     return Scope(stop, as_of, reference, consented, sites, everyone)
 
 
+def _log(service: Service, principal: Principal, operation: str, participants: list[UUID],
+         detail: dict[str, Any]) -> None:  # fmt: skip
+    """Log the read, with a fresh deadline for its one write: a request's deadline bounds its
+    waits for the database, and a long export has used it up by the time its read is logged."""
+    if current_deadline() is None:
+        record_read(service, principal, operation, participants, detail)
+    else:
+        run_within(Deadline.from_now(), record_read, service, principal, operation,
+                   participants, detail)  # fmt: skip
+
+
 def _granularity(principal: Principal, participant: UUID | None) -> str | None:
     if participant is not None:
         return "SingleSubject"
@@ -144,7 +156,7 @@ def export_odm(
         disclosed = list(covered.consented)
         detail: dict[str, Any] = {"asOf": as_of, "participantId": participant,
                                   "snapshot": snapshot, "events": events}  # fmt: skip
-        record_read(service, principal, EXPORT_ODM, disclosed, detail)
+        _log(service, principal, EXPORT_ODM, disclosed, detail)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
@@ -195,7 +207,7 @@ def export_sdtm(
                            encoding="utf-8")  # fmt: skip
         disclosed = list(covered.consented)
         detail: dict[str, Any] = {"asOf": as_of, "format": file_format, "domains": wanted}
-        record_read(service, principal, EXPORT_SDTM, disclosed, detail)
+        _log(service, principal, EXPORT_SDTM, disclosed, detail)
         for partial, final in written.items():
             os.replace(partial, final)
     finally:
