@@ -2,7 +2,7 @@
 
 AUDITOR and SPONSOR export every site, a MONITOR the sites of its token; SPONSOR (and any role
 without PII access) never receives date of birth or initials, not even as metadata. An export
-reads one snapshot of the database up to the position recorded at ``asOf`` (else the head),
+reads the record up to the position recorded at ``asOf`` (else the head; ``infra.cdisc``),
 writes the file, appends its read to the access log (every participant it discloses) and only
 then hands the file over: a read that cannot be logged is not served.
 """

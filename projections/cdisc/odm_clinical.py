@@ -1,11 +1,13 @@
 """ClinicalData: one participant's events as ODM transactions, or its values as a snapshot.
 
 ``SubjectRecord`` folds a participant's events one at a time. After each event it re-derives
-only the forms that event can change (its dependency table is ``_affected``), compares them with
-what it has written so far and returns the difference: items with a first value (Insert), a new
-value (Update) or a value cleared to null (Update with IsNull), and repeating item groups that no
-longer exist (Remove). Every changed item carries the event's AuditRecord; so does the
-transaction itself, so that an event that changed no value is still in the file.
+only the forms that event can change (its dependency table is ``_affected``; a form may come
+back with only the groups or items the event can change, the others keeping what was written),
+compares them with what it has written so far and returns the difference: items with a first
+value (Insert), a new value (Update) or a value cleared to null (Update with IsNull), and
+repeating item groups that no longer exist (Remove). Every changed item carries the event's
+AuditRecord; so does the transaction itself, so that an event that changed no value is still in
+the file.
 """
 
 from __future__ import annotations
@@ -70,23 +72,23 @@ class SubjectRecord:
                 yield values.infusion(p)
                 yield from values.visits(p)
                 for ae_id in p.adverse_events:
-                    yield self._adverse_event(ae_id, signs=False)
+                    yield self._adverse_event(ae_id, report=False)
             case Participant.VisitScored() | Participant.VisitCorrected():
                 yield from values.visits(p, since=Visit(event.visit))
             case Participant.AdverseEventReported():
-                yield self._adverse_event(event.ae_id, signs=True)
+                yield self._adverse_event(event.ae_id, report=True)
             case Participant.AdverseEventUpdated():
-                yield self._adverse_event(event.ae_id, signs=False)
+                yield self._adverse_event(event.ae_id, report=False)
             case Participant.Withdrawn():
                 yield values.withdrawal(p)
                 yield from values.visits(p)
             case _:
                 raise TypeError(f"no ODM mapping for {type(event).__qualname__}")
 
-    def _adverse_event(self, ae_id: str, *, signs: bool) -> Part:
+    def _adverse_event(self, ae_id: str, *, report: bool) -> Part:
         assert self.participant is not None
         location, groups = values.adverse_event(
-            self.participant, ae_id, self.reference, signs=signs
+            self.participant, ae_id, self.reference, report=report
         )
         del groups["IG.AE_DER", None][OVERDUE]
         return location, groups

@@ -231,33 +231,36 @@ def visits(participant: Participant, since: Visit = Visit.BASELINE) -> Iterator[
 
 
 def adverse_event(
-    participant: Participant, ae_id: str, reference: datetime, *, signs: bool = True
+    participant: Participant, ae_id: str, reference: datetime, *, report: bool = True
 ) -> Part:
-    """The AE as it stands; its overdue flag as read at ``reference``. The signs recorded with
-    the report (CRS, ICANS, acute GVHD) only when ``signs``: no update changes them."""
+    """The AE as it stands; its overdue flag as read at ``reference``. What only the report
+    records (term, category, dates of onset and awareness, relatedness, chronic GVHD severity and
+    the CRS, ICANS and acute GVHD signs) only when ``report``: no update changes it."""
     state = participant.adverse_events[ae_id].current
     view = adverse_event_view(participant, ae_id, reference)
-    serious = set(view.serious_criteria)
-    groups: Groups = {
-        ("IG.AE", None): {
+    recorded: dict[str, str | None] = {}
+    if report:
+        recorded.update({
             "IT.AE.TERM": text(view.term),
             "IT.AE.CATEGORY": text(view.category),
             "IT.AE.ONSET": text(view.onset_on),
             "IT.AE.AWARE_AT": text(view.aware_at),
-            "IT.AE.CTCAE": text(view.ctcae_grade),
-            **_flags("AE.SERIOUS", SeriousCriterion, serious),
             "IT.AE.RELATEDNESS": text(view.relatedness),
             "IT.AE.CHRONIC_GVHD": text(view.chronic_gvhd_severity),
-            "IT.AE.RESOLVED_ON": text(view.resolved_on),
-            "IT.AE.REPORTED_AT": text(view.reported_to_sponsor_at),
-        },
-    }
-    for group, recorded_signs in (("CRS", state["crs"]), ("ICANS", state["icans"]),
-                                  ("GVHD", state["acute_gvhd"])):  # fmt: skip
-        if signs and recorded_signs is not None:
+        })  # fmt: skip
+    recorded.update({
+        "IT.AE.CTCAE": text(view.ctcae_grade),
+        **_flags("AE.SERIOUS", SeriousCriterion, set(view.serious_criteria)),
+        "IT.AE.RESOLVED_ON": text(view.resolved_on),
+        "IT.AE.REPORTED_AT": text(view.reported_to_sponsor_at),
+    })  # fmt: skip
+    groups: Groups = {("IG.AE", None): recorded}
+    for group, signs in (("CRS", state["crs"]), ("ICANS", state["icans"]),
+                         ("GVHD", state["acute_gvhd"])):  # fmt: skip
+        if report and signs is not None:
             groups[f"IG.{group}", None] = {
                 f"IT.{group}.{_SIGN_ITEMS.get(name, name.upper())}": text(value)
-                for name, value in recorded_signs.items()
+                for name, value in signs.items()
             }
     groups["IG.AE_DER", None] = {
         "IT.AE_DER.SERIOUS": text(view.serious),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -41,6 +42,8 @@ from tests.e2e.documents import (
 )
 
 EVENTS = 16 + 11 + 1  # NJ01-007, NJ02-101, NJ01-120
+READ_LOG = """query($after: Int) { readAccessLog(after: $after, limit: 1000) {
+  nextAfter entries { actor actorRole operation participantIds detail } } }"""
 MARKUP_TERM = 'Febrile neutropenia <"grade 4"> & sepsis'
 
 
@@ -57,6 +60,17 @@ class Study:
 
     def client(self, role: Role, site: str | None = None) -> RoleClient:
         return self.shared.client.as_role(role, site, sub=f"{role.value.lower()}-reader")
+
+    def logged(self, operation: str) -> list[dict[str, Any]]:
+        """The read-access log's rows of ``operation``, oldest first (read as an AUDITOR)."""
+        rows: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = self.client(Role.AUDITOR).data(READ_LOG, {"after": after})["readAccessLog"]
+            rows += [row for row in page["entries"] if row["operation"] == operation]
+            if page["nextAfter"] is None:
+                return rows
+            after = page["nextAfter"]
 
     def get(self, path: str, role: Role, site: str | None = None, **params: str) -> httpx.Response:
         """GET ``path`` (e.g. /export/odm) with ``role``'s token."""

@@ -31,8 +31,6 @@ pytestmark = pytest.mark.e2e
 AUDIT_TRAIL = """
 query($after: Int) { auditTrail(after: $after, limit: 1000) {
   nextAfter entries { position participantId version eventType recordedAt actor reason } } }"""
-READ_LOG = """query($after: Int) { readAccessLog(after: $after, limit: 1000) {
-  nextAfter entries { actor actorRole operation participantIds detail } } }"""
 
 
 def odm(study: Study, role: Role = Role.AUDITOR, site: str | None = None, **params: str) -> OdmFile:
@@ -50,18 +48,6 @@ def study(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture(scope="module")
 def transactions_file(study: Study) -> OdmFile:
     return odm(study)
-
-
-def exports_logged(study: Study) -> list[dict[str, Any]]:
-    """The read-access log's rows of ODM exports, oldest first."""
-    rows: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page = study.client(Role.AUDITOR).data(READ_LOG, {"after": after})["readAccessLog"]
-        rows += [row for row in page["entries"] if row["operation"] == "exportOdm"]
-        if page["nextAfter"] is None:
-            return rows
-        after = page["nextAfter"]
 
 
 def audit_trail(study: Study) -> list[dict[str, Any]]:
@@ -201,11 +187,11 @@ def test_odm_sponsor_export_holds_no_date_of_birth_or_initials_anywhere(study: S
 def test_odm_export_appends_who_which_participants_and_how_to_the_read_access_log(
     study: Study,
 ) -> None:
-    before = exports_logged(study)
+    before = study.logged("exportOdm")
 
     odm(study, Role.SPONSOR, asOf="2030-01-01T00:00:00Z", snapshot="true")
 
-    after = exports_logged(study)
+    after = study.logged("exportOdm")
     assert len(after) == len(before) + 1
     export = after[-1]
     assert (export["actor"], export["actorRole"], export["operation"]) == (
@@ -252,13 +238,13 @@ def test_odm_export_is_refused_with_the_contract_code_and_logs_nothing(
     study: Study, role: Role, site: str | None, params: dict[str, str], status: int, code: str
 ) -> None:
     asked = {key: study.second if value == "second" else value for key, value in params.items()}
-    before = exports_logged(study)
+    before = study.logged("exportOdm")
 
     response = study.get("/export/odm", role, site, **asked)
 
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == code
-    assert exports_logged(study) == before
+    assert study.logged("exportOdm") == before
 
 
 def test_odm_export_without_a_valid_token_is_unauthenticated(study: Study) -> None:

@@ -31,8 +31,6 @@ from tests.e2e.sdtm_files import (
 pytestmark = pytest.mark.e2e
 
 DOMAINS = ("DM", "DS", "EX", "AE", "SUPPAE", "IE", "LB", "RS")
-READ_LOG = """query($after: Int) { readAccessLog(after: $after, limit: 1000) {
-  nextAfter entries { actor actorRole operation participantIds detail } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -279,16 +277,12 @@ def test_sdtm_for_a_sponsor_holds_no_date_of_birth(study: Study) -> None:
 
 
 def test_sdtm_export_appends_its_read_to_the_access_log(study: Study) -> None:
+    before = study.logged("exportSdtm")
+
     dataset(study, "AE", Role.MONITOR)
 
-    rows: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page = study.client(Role.AUDITOR).data(READ_LOG, {"after": after})["readAccessLog"]
-        rows += [row for row in page["entries"] if row["operation"] == "exportSdtm"]
-        if page["nextAfter"] is None:
-            break
-        after = page["nextAfter"]
+    rows = study.logged("exportSdtm")
+    assert len(rows) == len(before) + 1
     last = rows[-1]
     assert (last["actorRole"], last["detail"]["domains"], last["detail"]["format"]) == (
         "MONITOR", ["AE"], "dataset-json")  # fmt: skip
