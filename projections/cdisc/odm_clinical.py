@@ -178,9 +178,13 @@ def _group(key: Key, tx: str | None = None) -> str:
 
 
 def _subject(subject_key: str, site: str, tx: str | None = None, audit: str = "") -> list[str]:
+    """SubjectData's start: its key and transaction type, its AuditRecord if any, its site."""
     kind = "" if tx is None else f' TransactionType="{tx}"'
-    return [f"<SubjectData SubjectKey={attr(subject_key)}{kind}>", audit,
-            f"<SiteRef LocationOID={attr(site)}/>"]  # fmt: skip
+    lines = [f"<SubjectData SubjectKey={attr(subject_key)}{kind}>"]
+    if audit:
+        lines.append(audit)
+    lines.append(f"<SiteRef LocationOID={attr(site)}/>")
+    return lines
 
 
 def transaction(subject_key: str, site: str, audit: str, changes: Changes, *, first: bool) -> str:
