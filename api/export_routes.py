@@ -28,7 +28,8 @@ from api.inputs import parse_participant_id
 from api.threads import blocking
 from domain.errors import BadInput, TrialError
 from infra.bootstrap import Service
-from infra.cdisc import ExportError
+from projections.cdisc import ExportError
+from projections.cdisc.datasets import DatasetTooWide
 
 log = logging.getLogger("trial.api.exports")
 
@@ -41,9 +42,9 @@ STATUS = {
 }
 
 
-def _error(code: str, message: str) -> JSONResponse:
+def _error(code: str, message: str, status: int | None = None) -> JSONResponse:
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=STATUS.get(code, 500))
+    return JSONResponse(body, status_code=status or STATUS.get(code, 500))
 
 
 def _as_of(request: Request) -> datetime | None:
@@ -90,6 +91,9 @@ def endpoint(service: Service, export: Export) -> Callable[[Request], Awaitable[
             await cleanup()
             log.warning("export: database unavailable: %s", error)
             return _error("SERVICE_UNAVAILABLE", "the database is unreachable; retry later")
+        except DatasetTooWide as error:  # the data fit Dataset-JSON, not a transport file
+            await cleanup()
+            return _error("BAD_INPUT", str(error), status=422)
         except ExportError as error:
             await cleanup()
             log.error("export refused: %s", error)

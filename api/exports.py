@@ -24,9 +24,10 @@ from domain.errors import BadInput, NotFound
 from domain.vocabulary import Role
 from infra.audit_trail import participant_sites
 from infra.bootstrap import Service
-from infra.cdisc import ExportError, RecordReader, locations, participants_at, snapshot_of
+from infra.cdisc import RecordReader, locations, participants_at, snapshot_of
 from infra.export_worker import clinical_data, workers_for
 from infra.resilience import Deadline, current_deadline, run_within
+from projections.cdisc import ExportError
 from projections.cdisc.datasets import dataset_json, file_name, write_dataset_json, write_xpt
 from projections.cdisc.define_xml import define_xml
 from projections.cdisc.odm import OdmFile, write_head, write_tail

@@ -28,14 +28,11 @@ from psycopg.sql import SQL, Composable, Composed
 from domain.application import TrialApplication
 from domain.participant import Participant
 from infra.recorder import LOG_TABLE, TrialRecorder
+from projections.cdisc import ExportError
 from projections.cdisc.odm import Recorded
 from projections.cdisc.odm_xml import Location, User, location_oid, user_oid
 
 PAGE = 5_000
-
-
-class ExportError(RuntimeError):
-    """The stored record cannot be exported as it stands (run ``trial verify``)."""
 
 
 @dataclass(frozen=True)

@@ -173,8 +173,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
     from api.auth import principal_from_claims
     from api.exports import export_odm, export_sdtm
     from domain.errors import TrialError
-    from infra.cdisc import ExportError
-    from projections.cdisc.datasets import DatasetTooWide
+    from projections.cdisc import ExportError
 
     claims = {"sub": args.user or f"cli:{getpass.getuser()}", "role": args.role, "site": args.site}
     service = bootstrap(settings)
@@ -196,7 +195,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
             counts = ", ".join(f"{name} {n}" for name, n in tabulated.records.items())
             print(f"{folder}: SDTM ({args.format}) and define.xml for "
                   f"{len(tabulated.participants)} participants: {counts}")  # fmt: skip
-    except (TrialError, ExportError, DatasetTooWide) as error:
+    except (TrialError, ExportError) as error:
         print(f"trial export: {error}", file=sys.stderr)
         return 1
     finally:

@@ -23,7 +23,8 @@ from typing import TextIO
 from uuid import UUID
 
 from domain.application import TrialApplication
-from infra.cdisc import ExportError, snapshot_of
+from infra.cdisc import snapshot_of
+from projections.cdisc import ExportError
 from projections.cdisc.odm import OdmFile, write_subjects
 
 PARALLEL_FROM = 50_000  # events: below this, starting worker processes costs more than it saves

@@ -1,1 +1,6 @@
 """The record in the standards sponsors load: CDISC ODM 1.3.2, SDTM datasets, Define-XML 2.1."""
+
+
+class ExportError(RuntimeError):
+    """The stored record cannot be exported as it stands (a broken stream: run ``trial
+    verify``), or not in the format asked for."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from projections.cdisc import ExportError
 from projections.cdisc.sdtm_spec import Dataset, Variable
 from projections.cdisc.sdtm_subject import Row
 
@@ -21,7 +22,7 @@ DATA_TYPES = {"text": "string", "integer": "integer", "float": "float", "date": 
               "datetime": "datetime"}  # fmt: skip
 
 
-class DatasetTooWide(ValueError):
+class DatasetTooWide(ExportError):
     """A value does not fit a SAS V5 transport file (200 bytes); Dataset-JSON carries it."""
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import NamedTuple, TextIO
 
 from domain.participant import Participant
+from projections.cdisc import ExportError
 from projections.cdisc.odm_clinical import SubjectRecord, snapshot, transaction
 from projections.cdisc.odm_metadata import METADATA_VERSION_OID, STUDY_OID
 from projections.cdisc.odm_xml import (
@@ -109,9 +110,9 @@ def _write_subject(out: TextIO, events: Iterable[Recorded], document: OdmFile) -
         if count == 0:
             first = recorded.event
             if not isinstance(first, Participant.Consented):
-                raise ValueError(
+                raise ExportError(
                     f"participant {first.originator_id} starts with {type(first).__name__}, "
-                    f"not Consented"
+                    "not Consented; run `trial verify`"
                 )
             subject_key, site = first.subject_id, str(first.consent["site"])
         audit = audit_record(recorded, site)

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from domain.vocabulary import Role
 from tests.e2e.cdisc_story import MARKUP_TERM, Study, record_study
+from tests.e2e.conftest import GraphQLClient
+from tests.e2e.documents import REPORT_AE, ae_input, enrol
 from tests.e2e.sdtm_files import (
     SCHEMA,
     SCHEMA_SHA256,
@@ -309,3 +312,22 @@ def test_sdtm_export_is_refused_with_the_contract_code(
 
     assert response.status_code == status
     assert response.json()["errors"][0]["extensions"]["code"] == code
+
+
+def test_sdtm_xpt_with_a_value_over_200_bytes_is_refused_with_its_reason(
+    client: GraphQLClient,
+) -> None:
+    staff = client.as_role(Role.SITE_STAFF, "NJ01", sub="nurse.li")
+    pid = enrol(staff, "NJ01-007")
+    term = "Cytokine release syndrome " + "with fever and hypotension " * 9
+    staff.data(REPORT_AE, {"input": ae_input(pid, term=term)})
+    token = client.token(Role.AUDITOR, None, "auditor-1")
+    base = client.url.removesuffix("/graphql")
+
+    refused = httpx.get(f"{base}/export/sdtm/ae.xpt", headers={"Authorization": f"Bearer {token}"})
+    served = httpx.get(f"{base}/export/sdtm/ae.json", headers={"Authorization": f"Bearer {token}"})
+
+    assert refused.status_code == 422
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_INPUT" and "AE.AETERM" in error["message"]
+    assert served.status_code == 200 and term in served.json()["rows"][0]

@@ -80,6 +80,8 @@ def test_sdtm_xpt_refuses_a_value_over_200_bytes_that_dataset_json_carries(
 
     export_sdtm(service, AUDITOR, tmp_path)
     ae = json.loads((tmp_path / "ae.json").read_text())
+    # the refused XPT export logged nothing: the one row is the Dataset-JSON export's
+    assert [r.detail["format"] for r in service.access_log.page()] == ["dataset-json"]
     assert term in ae["rows"][0]
     assert not list(tmp_path.glob("*.xpt")) and not list(tmp_path.glob(".*"))
 

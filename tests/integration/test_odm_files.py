@@ -13,8 +13,8 @@ from api.access_log import ReadNotLogged
 from api.exports import export_odm
 from infra.access_log import TABLE
 from infra.bootstrap import Service
-from infra.cdisc import ExportError
 from infra.cli import main
+from projections.cdisc import ExportError
 from tests.conftest import TEST_JWT_SECRET
 from tests.e2e.odm_files import OdmFile
 from tests.integration.stories import AUDITOR, busy, pid

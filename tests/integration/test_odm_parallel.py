@@ -11,8 +11,8 @@ import pytest
 
 from infra import export_worker
 from infra.bootstrap import Service
-from infra.cdisc import ExportError
 from infra.export_worker import clinical_data
+from projections.cdisc import ExportError
 from projections.cdisc.odm import OdmFile as Document
 from projections.cdisc.odm import write_head, write_tail
 from tests.e2e.odm_files import OdmFile, validation_errors
