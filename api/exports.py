@@ -30,7 +30,7 @@ from infra.resilience import Deadline, current_deadline, run_within
 from projections.cdisc import ExportError
 from projections.cdisc.datasets import dataset_json, file_name, write_dataset_json, write_xpt
 from projections.cdisc.define_xml import define_xml
-from projections.cdisc.odm import OdmFile, write_head, write_tail
+from projections.cdisc.odm import OdmDocument, write_head, write_tail
 from projections.cdisc.sdtm import tabulate
 from projections.cdisc.sdtm_spec import datasets
 
@@ -138,7 +138,7 @@ def export_odm(
         with snapshot_of(service.app) as reader:
             covered = scope(service, reader, principal, as_of=as_of, participant=participant)
             users = reader.users(covered.stop, covered.participants)
-        document = OdmFile(
+        document = OdmDocument(
             file_oid=f"CHT101.ODM.{uuid.uuid4()}",
             created=service.app.clock(),
             as_of=covered.reference,
@@ -191,10 +191,11 @@ def export_sdtm(
     extension = FORMATS[file_format]
     chosen = {name: tables[name] for name in wanted}
     written: dict[Path, Path] = {}
+    mark = uuid.uuid4().hex[:8]  # two exports into one folder never share a partial file
     try:
         for name, rows in chosen.items():
             final = folder / file_name(specs[name], extension)
-            partial = folder / f".{final.name}.partial"
+            partial = folder / f".{final.name}.{mark}.partial"
             written[partial] = final
             if extension == "json":
                 document = dataset_json(specs[name], rows, created=created, modified=None)
@@ -202,7 +203,7 @@ def export_sdtm(
             else:
                 write_xpt(partial, specs[name], rows)
         final = folder / "define.xml"
-        partial = folder / ".define.xml.partial"
+        partial = folder / f".define.xml.{mark}.partial"
         written[partial] = final
         partial.write_text(define_xml(chosen, specs, created=created, extension=extension),
                            encoding="utf-8")  # fmt: skip

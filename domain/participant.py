@@ -89,7 +89,8 @@ class RecordedVisit:
 
     def assessment(self, consent: ConsentDetails) -> Assessment:
         """The values as the rules read them (eGFR computed from creatinine when not recorded,
-        with the age on the visit date), assessed once: a participant's consent never changes."""
+        with the age on the visit date), assessed once. ``consent`` is the participant's own,
+        which never changes: the first call's is the one the result keeps."""
         if self._assessment is None:
             egfr = self.parsed.effective_egfr(consent.date_of_birth, consent.sex)
             self._assessment = self.parsed.to_assessment(egfr)
@@ -428,7 +429,7 @@ class Participant(Aggregate):
         self._check_damage(score)
 
     def _check_damage(self, score: VisitScore) -> None:
-        recorded = {visit: VisitScore.from_payload(v.score) for visit, v in self.visits.items()}
+        recorded = {visit: v.parsed for visit, v in self.visits.items()}
         recorded[score.visit] = score
         check_sdi_never_decreases(
             [

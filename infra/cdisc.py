@@ -86,7 +86,9 @@ class RecordReader:
     def users(self, stop: int, participants: Collection[UUID] | None) -> list[User]:
         """Everyone who recorded an exported event: the role of their first event and every
         site they recorded at."""
-        where, params = self._where(stop, participants, "participant_id")
+        where, params = self._where(
+            stop, participants, position="position", participant="participant_id"
+        )
         rows = self._rows(
             SQL(
                 "SELECT actor, (array_agg(actor_role ORDER BY position))[1],"
@@ -109,7 +111,9 @@ class RecordReader:
         participants in the order of their stream ids; only those of ``part`` (k, n) when
         given: the k-th of n disjoint sets, split on the last byte of the stream id. Consume
         each participant's events before the next's."""
-        where, params = self._where(stop, participants, "e.originator_id")
+        where, params = self._where(
+            stop, participants, position="e.notification_id", participant="e.originator_id"
+        )
         if part is not None:
             where = SQL(" AND ").join(
                 [where, SQL("get_byte(uuid_send(e.originator_id), 15) %% %s = %s")]
@@ -130,14 +134,15 @@ class RecordReader:
             for _, stream in groupby(rows, key=itemgetter(0)):
                 yield (_recorded(row, to_domain_event) for row in stream)
 
+    @staticmethod
     def _where(
-        self, stop: int, participants: Collection[UUID] | None, column: str
+        stop: int, participants: Collection[UUID] | None, *, position: str, participant: str
     ) -> tuple[Composable, list[Any]]:
-        position = "e.notification_id" if column.startswith("e.") else "position"
+        """Rows at or before ``stop`` (of ``participants`` when given), by the named columns."""
         where: Composable = SQL(f"{position} <= %s")
         params: list[Any] = [stop]
         if participants is not None:
-            where = SQL(" AND ").join([where, SQL(f"{column} = ANY(%s)")])
+            where = SQL(" AND ").join([where, SQL(f"{participant} = ANY(%s)")])
             params.append(list(participants))
         return where, params
 

@@ -25,7 +25,7 @@ from uuid import UUID
 from domain.application import TrialApplication
 from infra.cdisc import snapshot_of
 from projections.cdisc import ExportError
-from projections.cdisc.odm import OdmFile, write_subjects
+from projections.cdisc.odm import OdmDocument, write_subjects
 
 PARALLEL_FROM = 50_000  # events: below this, starting worker processes costs more than it saves
 WORKER = "infra.export_worker"
@@ -42,7 +42,7 @@ def workers_for(stop: int, participants: Collection[UUID] | None) -> int:
 def clinical_data(
     app: TrialApplication,
     out: TextIO,
-    document: OdmFile,
+    document: OdmDocument,
     *,
     stop: int,
     participants: Collection[UUID] | None,
@@ -72,26 +72,50 @@ def clinical_data(
         # The first part is appended to ``out`` itself (nothing else writes it meanwhile);
         # the others are written apart and copied after it in order.
         targets = [Path(out.name), *(folder / f"part-{k}.xml" for k in range(1, workers))]
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", WORKER, str(folder), str(k), str(target)], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
-            for k, target in enumerate(targets)
-        ]  # fmt: skip
-        results = [process.communicate() for process in processes]
-        failed = [
-            err.decode() for p, (_, err) in zip(processes, results, strict=True) if p.returncode
-        ]
-        if failed:
-            raise ExportError(f"an export worker failed: {failed[0].strip().splitlines()[-1]}")
+        processes = [_start(folder, k, target, env) for k, target in enumerate(targets)]
+        try:
+            failed = _first_failure(processes)
+        finally:
+            for process in processes:  # interrupted, or one failed: stop the others too
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        if failed is not None:
+            said = (folder / f"err-{failed}").read_text().strip().splitlines()
+            why = said[-1] if said else f"exit status {processes[failed].returncode}"
+            raise ExportError(f"an export worker failed: {why}")
         out.seek(0, os.SEEK_END)
         for target in targets[1:]:
             _append(target, out)
         out.seek(0, os.SEEK_END)
-        return sum(int(output) for output, _ in results)
+        return sum(int((folder / f"out-{k}").read_text()) for k in range(workers))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _start(folder: Path, part: int, target: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A worker for ``part``, its output and errors in files of the folder (a pipe could fill
+    up and stall it)."""
+    with (folder / f"out-{part}").open("w") as out, (folder / f"err-{part}").open("w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", WORKER, str(folder), str(part), str(target)],
+            env=env, stdout=out, stderr=err,
+        )  # fmt: skip
+
+
+def _first_failure(processes: list[subprocess.Popen[bytes]]) -> int | None:
+    """Wait for every worker; the index of the first to fail (the others are left running)."""
+    running = dict(enumerate(processes))
+    while running:
+        for k, process in list(running.items()):
+            try:
+                process.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                continue
+            del running[k]
+            if process.returncode != 0:
+                return k
+    return None
 
 
 def _append(source: Path, out: TextIO) -> None:
@@ -111,7 +135,7 @@ def write_part(app: TrialApplication, folder: Path, part: int, target: Path) -> 
     job = json.loads((folder / "job.json").read_text())
     wanted = job["participants"]
     as_of = datetime.fromisoformat(job["as_of"])
-    document = OdmFile("", as_of, as_of, None, job["snapshot"], job["pii"])
+    document = OdmDocument("", as_of, as_of, None, job["snapshot"], job["pii"])
     with (
         snapshot_of(app) as reader,
         target.open("a", encoding="utf-8", buffering=1 << 20) as out,

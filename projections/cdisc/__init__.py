@@ -4,3 +4,8 @@
 class ExportError(RuntimeError):
     """The stored record cannot be exported as it stands (a broken stream: run ``trial
     verify``), or not in the format asked for."""
+
+
+def decode(code: str) -> str:
+    """A code as words: HOSPITALISATION reads Hospitalisation, NOT_RELATED reads Not related."""
+    return code.replace("_", " ").capitalize()

@@ -36,7 +36,8 @@ def file_name(dataset: Dataset, extension: str) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A variable as this export's data fill it: its planned length is the longest value."""
+    """A variable as this export's data fill it: its planned length is the longest value, in
+    UTF-8 bytes (what a transport file stores)."""
 
     variable: Variable
     oid: str
@@ -54,7 +55,7 @@ def columns(dataset: Dataset, rows: list[Row]) -> list[Column]:
         length = None
         if variable.data_type in ("text", "integer", "float"):
             values = [row[variable.name] for row in rows if row[variable.name] is not None]
-            length = max((len(_text(value)) for value in values), default=1)
+            length = max((len(_text(value).encode()) for value in values), default=1)
         key = dataset.keys.index(variable.name) + 1 if variable.name in dataset.keys else None
         found.append(Column(variable, item_oid(dataset, variable), length, key))
     return found

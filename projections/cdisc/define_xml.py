@@ -1,5 +1,6 @@
 """Define-XML 2.1 for the SDTM datasets of one export: datasets, variables (with the lengths
-the data fill), origins, derivation methods and comments, and a leaf per dataset file."""
+the data fill), code lists of the variables with a fixed vocabulary, origins, derivation
+methods and comments, and a leaf per dataset file."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from projections.cdisc.datasets import (
 from projections.cdisc.odm_xml import DESCRIPTION, ORIGINATOR, SOURCE_SYSTEM, SOURCE_SYSTEM_VERSION
 from projections.cdisc.sdtm_spec import SDTMIG_VERSION, Dataset
 from projections.cdisc.sdtm_subject import Row
+from projections.cdisc.sdtm_terms import CODELISTS, Terms
 from projections.cdisc.xml import attr, element, text
 
 NAMESPACES = (
@@ -45,6 +47,7 @@ def define_xml(
     described = {d.name: columns(d, tables[d.name]) for d in datasets}
     methods: dict[str, str] = {}
     comments: dict[str, str] = {}
+    codelists: dict[str, Terms] = {}
     groups, items = [], []
     for dataset in datasets:
         groups.append(_item_group(dataset, described[dataset.name], extension,
@@ -55,6 +58,8 @@ def define_xml(
                 methods[f"MT.{column.oid[3:]}"] = variable.method
             if variable.comment is not None:
                 comments[f"COM.{column.oid[3:]}"] = variable.comment
+            if (terms := CODELISTS.get(variable.name)) is not None:
+                codelists[terms.oid] = terms
             items.append(_item(column))
     attributes = (
         f'ODMVersion="1.3.2" FileType="Snapshot" FileOID={attr(f"{STUDY_OID}.DEFINE")}'
@@ -76,6 +81,7 @@ def define_xml(
         element("def:Standards", standard),
         *groups,
         *items,
+        *(_codelist(terms) for terms in codelists.values()),
         *(element("MethodDef", _description(how), OID=oid, Name=f"Algorithm {oid[3:]}",
                   Type="Computation") for oid, how in methods.items()),
         *(element("def:CommentDef", _description(what), OID=oid)
@@ -118,12 +124,21 @@ def _item_group(dataset: Dataset, described: list[Column], extension: str, *, em
     )  # fmt: skip
 
 
+def _codelist(terms: Terms) -> str:
+    values = "".join(
+        element("EnumeratedItem", CodedValue=value, OrderNumber=str(n))
+        for n, value in enumerate(terms.values, start=1)
+    )
+    return element("CodeList", values, OID=terms.oid, Name=terms.name, DataType="text")
+
+
 def _item(column: Column) -> str:
     variable = column.variable
     origin = variable.origin
-    content = _description(variable.label) + element(
-        "def:Origin", Type=origin, Source=SOURCES.get(origin)
-    )
+    content = _description(variable.label)
+    if (terms := CODELISTS.get(variable.name)) is not None:
+        content += element("CodeListRef", CodeListOID=terms.oid)
+    content += element("def:Origin", Type=origin, Source=SOURCES.get(origin))
     return element(
         "ItemDef",
         content,

@@ -49,7 +49,7 @@ class Recorded(NamedTuple):
 
 
 @dataclass(frozen=True)
-class OdmFile:
+class OdmDocument:
     """What the document's root says of itself."""
 
     file_oid: str
@@ -77,7 +77,7 @@ def audit_record(recorded: Recorded, site: str) -> str:
 
 
 def write_head(
-    out: TextIO, document: OdmFile, users: Iterable[User], locations: Iterable[Location]
+    out: TextIO, document: OdmDocument, users: Iterable[User], locations: Iterable[Location]
 ) -> None:
     """Everything before the participants: root, metadata, users and locations."""
     kind = SNAPSHOT if document.snapshot else TRANSACTIONAL
@@ -90,7 +90,7 @@ def write_head(
 
 
 def write_subjects(
-    out: TextIO, subjects: Iterable[Sequence[Recorded] | Iterable[Recorded]], document: OdmFile
+    out: TextIO, subjects: Iterable[Sequence[Recorded] | Iterable[Recorded]], document: OdmDocument
 ) -> int:
     """Each of ``subjects`` (one participant's events from its first, Consented, on) as
     SubjectData; returns the number of events written."""
@@ -102,7 +102,7 @@ def write_tail(out: TextIO) -> None:
     out.write(ROOT_CLOSE)
 
 
-def _write_subject(out: TextIO, events: Iterable[Recorded], document: OdmFile) -> int:
+def _write_subject(out: TextIO, events: Iterable[Recorded], document: OdmDocument) -> int:
     record = SubjectRecord(pii=document.pii, reference=document.as_of)
     subject_key = site = ""
     count = 0

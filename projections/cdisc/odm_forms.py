@@ -17,7 +17,8 @@ from domain.vocabulary import (
     SledaiDescriptor,
     Visit,
 )
-from projections.cdisc.odm_metadata import CodeList, FormDef, ItemDef, ItemGroupDef, StudyEventDef
+from projections.cdisc import decode
+from projections.cdisc.odm_metadata import FormDef, ItemDef, ItemGroupDef, StudyEventDef
 
 
 def item(
@@ -37,7 +38,7 @@ def item(
 def flags(prefix: str, members: Iterable[StrEnum], what: str) -> tuple[ItemDef, ...]:
     """One boolean item per member of a set: was it recorded present?"""
     return tuple(
-        item(f"IT.{prefix}.{m.value}", f"{prefix}_{m.value}", f"{what}: {CodeList.decode(m)}",
+        item(f"IT.{prefix}.{m.value}", f"{prefix}_{m.value}", f"{what}: {decode(m)}",
              "boolean")
         for m in members
     )  # fmt: skip

@@ -92,10 +92,6 @@ class CodeList:
     name: str
     values: tuple[str, ...]
 
-    @staticmethod
-    def decode(value: str) -> str:
-        return value.replace("_", " ").capitalize()
-
 
 @dataclass(frozen=True)
 class Unit:

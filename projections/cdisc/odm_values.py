@@ -31,7 +31,7 @@ from domain.vocabulary import (
     SledaiDescriptor,
     Visit,
 )
-from projections.cdisc.xml import text as escape
+from projections.cdisc.xml import quoted as escape
 
 Key = tuple[str, str | None]  # an OID and its repeat key (None where it does not repeat)
 Location = tuple[Key, Key]  # study event, form
@@ -83,10 +83,19 @@ def _bilag(grades: Mapping[BilagDomain, Any]) -> dict[str, str | None]:
 
 
 def _queries(queries: tuple[DataQuery, ...] | list[DataQuery]) -> Groups:
-    return {
-        ("IG.DQ", str(n)): {"IT.DQ.CODE": text(query.code), "IT.DQ.MESSAGE": text(query.message)}
-        for n, query in enumerate(queries, start=1)
-    }
+    """One repeating group per data query, keyed by its code (numbered from the second of a
+    code on): a query that resolves is removed, and the others keep their keys."""
+    groups: Groups = {}
+    for query in queries:
+        key, n = query.code, 1
+        while ("IG.DQ", key) in groups:
+            n += 1
+            key = f"{query.code}#{n}"
+        groups["IG.DQ", key] = {
+            "IT.DQ.CODE": text(query.code),
+            "IT.DQ.MESSAGE": text(query.message),
+        }
+    return groups
 
 
 def consent(participant: Participant, *, pii: bool) -> Part:
@@ -280,10 +289,6 @@ _SIGN_ITEMS = {
     "temperature_c": "TEMPERATURE",
     "fever_modified_by_treatment": "FEVER_MODIFIED",
     "ice_score": "ICE",
-    "skin_stage": "SKIN",
-    "liver_stage": "LIVER",
-    "upper_gi_stage": "UPPER_GI",
-    "lower_gi_stage": "LOWER_GI",
 }
 
 

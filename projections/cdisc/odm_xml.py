@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from projections.cdisc import decode
 from projections.cdisc.odm_forms import STUDY_EVENTS, item_groups
 from projections.cdisc.odm_metadata import (
     CODELISTS,
@@ -180,7 +181,7 @@ def _item(item: ItemDef) -> str:
 
 def _codelist(codelist: CodeList) -> str:
     items = "".join(
-        element("CodeListItem", element("Decode", _translated(CodeList.decode(value))),
+        element("CodeListItem", element("Decode", _translated(decode(value))),
                 CodedValue=value, OrderNumber=str(n))
         for n, value in enumerate(codelist.values, start=1)
     )  # fmt: skip

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from domain.participant import Participant
 from domain.views import adverse_event_view
 from domain.vocabulary import Sex, Visit, WithdrawalReason
+from projections.cdisc import decode
 from projections.cdisc import sdtm_terms as terms
 from projections.cdisc.sdtm_findings import classifications, criteria_not_met, screening_labs
 from projections.cdisc.sdtm_spec import DATASETS, Dataset, datasets
@@ -76,13 +77,15 @@ def disposition(s: Subject) -> list[Row]:
     if p.screenings and not p.screenings[-1]["result"]["eligible"]:
         on = date.fromisoformat(p.screenings[-1]["screening"]["screened_on"])
         rows.append(event("SCREEN FAILURE", "SCREEN FAILURE", "DISPOSITION EVENT", on))
-    if (m12 := p.visits.get(Visit.M12)) is not None:
-        rows.append(event("COMPLETED", "COMPLETED", "DISPOSITION EVENT", m12.visit_date))
+    # The study's one disposition, as ParticipantStatus reads it: a withdrawal, whatever came
+    # before it, else the completion of M12.
     if p.withdrawal is not None:
         reason = WithdrawalReason(p.withdrawal["reason"])
-        term = p.withdrawal.get("note") or terms.decode(reason.value).upper()
+        term = p.withdrawal.get("note") or decode(reason.value).upper()
         on = date.fromisoformat(p.withdrawal["withdrawn_on"])
         rows.append(event(term, terms.WITHDRAWAL[reason], "DISPOSITION EVENT", on))
+    elif (m12 := p.visits.get(Visit.M12)) is not None:
+        rows.append(event("COMPLETED", "COMPLETED", "DISPOSITION EVENT", m12.visit_date))
     return rows
 
 
@@ -100,15 +103,6 @@ def exposure(s: Subject) -> list[Row]:
 _SERIOUS = {"AESCONG": "CONGENITAL_ANOMALY", "AESDISAB": "DISABILITY", "AESDTH": "DEATH",
             "AESHOSP": "HOSPITALISATION", "AESLIFE": "LIFE_THREATENING",
             "AESMIE": "IMPORTANT_MEDICAL_EVENT"}  # fmt: skip
-# SUPPAE qualifiers: QNAM → (QLABEL, QORIG)
-QUALIFIERS = {
-    "CRSGR": ("ASTCT CRS Grade", "Derived"),
-    "ICANSGR": ("ASTCT ICANS Grade", "Derived"),
-    "AGVHDGR": ("MAGIC Acute GVHD Grade", "Derived"),
-    "CGVHDSEV": ("NCCN Chronic GVHD Global Severity", "CRF"),
-    "AWAREDTC": ("Date/Time of Site Awareness", "CRF"),
-    "REPDTC": ("Date/Time Reported to Sponsor", "CRF"),
-}
 
 
 def adverse_events(s: Subject, reference: datetime) -> tuple[list[Row], list[Row]]:
@@ -142,7 +136,7 @@ def adverse_events(s: Subject, reference: datetime) -> tuple[list[Row], list[Row
         for qnam, qualifier in qualified[n].items():
             if qualifier is None:
                 continue
-            label, origin = QUALIFIERS[qnam]
+            label, origin = terms.QUALIFIERS[qnam]
             supplements.append({
                 "STUDYID": terms.STUDYID, "RDOMAIN": "AE", "USUBJID": s.usubjid,
                 "IDVAR": "AESEQ", "IDVARVAL": str(seq), "QNAM": qnam, "QLABEL": label,

@@ -12,6 +12,7 @@ from domain.participant import Participant
 from domain.rules.bilag import NUMERIC, bilag_score
 from domain.rules.sledai import WEIGHTS, sledai_2k
 from domain.vocabulary import SledaiDescriptor
+from projections.cdisc import decode
 from projections.cdisc import sdtm_terms as terms
 from projections.cdisc.sdtm_subject import Row, Subject, figure
 
@@ -97,12 +98,12 @@ def classifications(s: Subject) -> list[Row]:
             present = descriptor in sledai
             weight = WEIGHTS[SledaiDescriptor(descriptor)] if present else 0
             result = "PRESENT" if present else "ABSENT"
-            found.append((code, terms.decode(descriptor.value), "SLEDAI-2K", result, weight, False))
+            found.append((code, decode(descriptor.value), "SLEDAI-2K", result, weight, False))
         total = sledai_2k(sledai)
         found.append(("SLEDTOT", "SLEDAI-2K Total Score", "SLEDAI-2K", str(total), total, True))
         for domain, code in terms.BILAG_ITEMS.items():
             grade = bilag[domain]
-            test = f"{terms.decode(domain.value)} Grade"
+            test = f"{decode(domain.value)} Grade"
             found.append((code, test, "BILAG-2004", grade.value, NUMERIC[grade], False))
         score = bilag_score(bilag)
         found.append(("BILAGTOT", "BILAG-2004 Numeric Score", "BILAG-2004", str(score), score,
@@ -110,10 +111,12 @@ def classifications(s: Subject) -> list[Row]:
         if pga is not None:
             recorded = f"{pga // 10}.{pga % 10}"
             found.append(("PGA", "Physician Global Assessment", "PGA", recorded, pga / 10, False))
+        # The standardized result is the numeric one as text (the descriptor's weight, the
+        # grade's score): --STRESN is --STRESC as a number.
         for code, test, category, result, numeric, derived in found:
             rows.append(s.row(
                 "RS", RSTESTCD=code, RSTEST=test, RSCAT=category, RSORRES=result,
-                RSSTRESC=result, RSSTRESN=float(numeric), RSDRVFL="Y" if derived else None,
-                RSEVAL="INVESTIGATOR", **at,
+                RSSTRESC=figure(numeric), RSSTRESN=float(numeric),
+                RSDRVFL="Y" if derived else None, RSEVAL="INVESTIGATOR", **at,
             ))  # fmt: skip
     return rows

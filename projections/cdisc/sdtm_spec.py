@@ -83,16 +83,17 @@ DM = Dataset("DM", "Demographics", "One record per subject", "SPECIAL PURPOSE",
     _v("RFSTDTC", "Subject Reference Start Date/Time", "datetime", "Derived",
        method="The CHT101 infusion, in the trial's local time"),
     _v("RFENDTC", "Subject Reference End Date/Time", "date", "Derived",
-       method="The M12 visit date, else the withdrawal date"),
+       method="The withdrawal date, else the M12 visit date"),
     _v("RFXSTDTC", "Date/Time of First Study Treatment", "datetime", "Derived",
        method="The CHT101 infusion (one dose)"),
     _v("RFXENDTC", "Date/Time of Last Study Treatment", "datetime", "Derived",
        method="The CHT101 infusion (one dose)"),
     _v("RFICDTC", "Date/Time of Informed Consent", "date"),
     _v("RFPENDTC", "Date/Time of End of Participation", "date", "Derived",
-       method="The M12 visit date, else the withdrawal date"),
+       method="The withdrawal date, else the M12 visit date"),
     _v("DTHDTC", "Date/Time of Death", "date", "Derived",
-       method="The withdrawal date when withdrawn for death"),
+       method="The withdrawal date when withdrawn for death; otherwise not recorded here "
+       "(an AE of grade 5 sets DTHFL without a date)"),
     _v("DTHFL", "Subject Death Flag", origin="Derived",
        method="Y: withdrawn for death, or an AE with CTCAE grade 5 or the death criterion"),
     _v("SITEID", "Study Site Identifier", mandatory=True),
@@ -186,7 +187,7 @@ SUPPAE = Dataset("SUPPAE", "Supplemental Qualifiers for AE", "One record per sup
 
 IE = Dataset("IE", "Inclusion/Exclusion Criteria Not Met", "One record per inclusion/"
              "exclusion criterion not met per subject", "FINDINGS",
-             ("STUDYID", "USUBJID", "IEDTC", "IETESTCD"), (
+             ("STUDYID", "USUBJID", "VISITNUM", "IETESTCD"), (
     *_identifiers("IE"),
     _v("IETESTCD", "Inclusion/Exclusion Criterion Short Name", origin="Assigned",
        mandatory=True),
@@ -232,10 +233,11 @@ RS = Dataset("RS", "Disease Response and Clin Classification", "One record per r
     _v("RSCAT", "Category for Assessment", origin="Assigned"),
     _v("RSORRES", "Result or Finding in Original Units"),
     _v("RSSTRESC", "Character Result/Finding in Std Format", origin="Derived",
-       method="As RSORRES"),
+       method="The standardized numeric result as text: SLEDAI-2K, the descriptor's weight "
+       "when present, else 0; BILAG-2004, A=12, B=8, C=1, D=E=0; PGA as recorded; totals "
+       "as derived"),
     _v("RSSTRESN", "Numeric Result/Finding in Standard Units", "float", "Derived",
-       method="SLEDAI-2K: the descriptor's weight when present, else 0; BILAG-2004: "
-       "A=12, B=8, C=1, D=E=0; PGA as recorded; totals as derived"),
+       method="RSSTRESC as a number"),
     _v("RSDRVFL", "Derived Flag", origin="Assigned",
        comment="Y for totals derived here from the recorded items"),
     _v("RSEVAL", "Evaluator", origin="Assigned"),

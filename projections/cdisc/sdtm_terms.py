@@ -3,7 +3,17 @@ disposition terms and the visit numbering."""
 
 from __future__ import annotations
 
-from domain.vocabulary import BilagDomain, SledaiDescriptor, Visit, WithdrawalReason
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from domain.vocabulary import (
+    AeCategory,
+    BilagDomain,
+    Relatedness,
+    SledaiDescriptor,
+    Visit,
+    WithdrawalReason,
+)
 
 STUDYID = "CHT101"
 ARMCD = "CHT101"
@@ -97,5 +107,72 @@ def screening_visit(index: int) -> tuple[float, str]:
     return round(1 + index / 10, 1), "SCREENING" if index == 0 else f"SCREENING {index + 1}"
 
 
-def decode(value: str) -> str:
-    return value.replace("_", " ").capitalize()
+@dataclass(frozen=True)
+class Terms:
+    """A Define-XML code list: the values a variable takes."""
+
+    oid: str
+    name: str
+    values: tuple[str, ...]
+
+
+def _terms(oid: str, name: str, values: Iterable[str]) -> Terms:
+    return Terms(f"CL.{oid}", name, tuple(dict.fromkeys(values)))
+
+
+_NY = _terms("NY", "No Yes Response", ("N", "Y"))
+_Y = _terms("Y", "Yes Response", ("Y",))
+_EPOCH = _terms("EPOCH", "Epoch", ("SCREENING", "TREATMENT", "FOLLOW-UP"))
+_UNITS = _terms("UNIT", "Unit", (unit for *_, unit, _ in LABS.values() if unit is not None))
+# SUPPAE qualifiers of AE: QNAM → (QLABEL, QORIG)
+QUALIFIERS = {
+    "CRSGR": ("ASTCT CRS Grade", "Derived"),
+    "ICANSGR": ("ASTCT ICANS Grade", "Derived"),
+    "AGVHDGR": ("MAGIC Acute GVHD Grade", "Derived"),
+    "CGVHDSEV": ("NCCN Chronic GVHD Global Severity", "Collected"),
+    "AWAREDTC": ("Date/Time of Site Awareness", "Collected"),
+    "REPDTC": ("Date/Time Reported to Sponsor", "Collected"),
+}
+
+# Variable name → the code list of its values (the same list wherever the name is used).
+CODELISTS: dict[str, Terms] = {
+    "SEX": _terms("SEX", "Sex", ("F", "M")),
+    "AGEU": _terms("AGEU", "Age Unit", ("YEARS",)),
+    "COUNTRY": _terms("COUNTRY", "Country", ("CHN",)),
+    **dict.fromkeys(("ARMCD", "ACTARMCD"), _terms("ARMCD", "Arm Code", (ARMCD,))),
+    **dict.fromkeys(("ARM", "ACTARM"), _terms("ARM", "Arm", (ARM,))),
+    "ARMNRS": _terms("ARMNRS", "Reason Arm Null",
+                     ("SCREEN FAILURE", "NOT ASSIGNED", "ASSIGNED, NOT TREATED")),
+    "DTHFL": _Y,
+    "RSDRVFL": _Y,
+    "EPOCH": _EPOCH,
+    "DSCAT": _terms("DSCAT", "Category for Disposition Event",
+                    ("PROTOCOL MILESTONE", "DISPOSITION EVENT")),
+    "DSDECOD": _terms("DSDECOD", "Standardized Disposition Term",
+                      ("INFORMED CONSENT OBTAINED", "SCREEN FAILURE", "COMPLETED",
+                       *WITHDRAWAL.values())),
+    "EXTRT": _terms("EXTRT", "Treatment", ("CHT101",)),
+    "EXDOSU": _terms("EXDOSU", "Dose Unit", ("cells/kg",)),
+    "EXDOSFRM": _terms("EXDOSFRM", "Dose Form", ("SUSPENSION",)),
+    "EXROUTE": _terms("EXROUTE", "Route of Administration", ("INTRAVENOUS",)),
+    "AECAT": _terms("AECAT", "Category for Adverse Event", (c.value for c in AeCategory)),
+    "AEREL": _terms("AEREL", "Causality", (r.value for r in Relatedness)),
+    "AETOXGR": _terms("AETOXGR", "CTCAE Grade", ("1", "2", "3", "4", "5")),
+    **dict.fromkeys(("AESER", "AESCONG", "AESDISAB", "AESDTH", "AESHOSP", "AESLIFE", "AESMIE",
+                     "IEORRES", "IESTRESC"), _NY),
+    "RDOMAIN": _terms("RDOMAIN", "Related Domain", ("AE",)),
+    "IDVAR": _terms("IDVAR", "Identifying Variable", ("AESEQ",)),
+    "QNAM": _terms("QNAM", "Qualifier Variable Name", QUALIFIERS),
+    "QORIG": _terms("QORIG", "Origin", ("Collected", "Derived")),
+    "IETESTCD": _terms("IETESTCD", "Criterion Short Name", (s for s, _ in CRITERIA.values())),
+    "IECAT": _terms("IECAT", "Inclusion/Exclusion Category", ("INCLUSION", "EXCLUSION")),
+    "LBTESTCD": _terms("LBTESTCD", "Lab Test Code", (*(t[0] for t in LABS.values()), "HCG")),
+    "LBCAT": _terms("LBCAT", "Category for Lab Test", (t[2] for t in LABS.values())),
+    "LBORRESU": _UNITS,
+    "LBSTRESU": _UNITS,
+    "RSTESTCD": _terms("RSTESTCD", "Assessment Short Name",
+                       (*SLEDAI_ITEMS.values(), "SLEDTOT", *BILAG_ITEMS.values(), "BILAGTOT",
+                        "PGA")),
+    "RSCAT": _terms("RSCAT", "Category for Assessment", ("SLEDAI-2K", "BILAG-2004", "PGA")),
+    "RSEVAL": _terms("RSEVAL", "Evaluator", ("INVESTIGATOR",)),
+}  # fmt: skip

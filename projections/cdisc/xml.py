@@ -1,16 +1,21 @@
 """Writing XML text fast and safely: escaping, and elements written as strings.
 
 An export writes millions of elements; building element trees would cost more than deriving the
-values. Every attribute value and text goes through ``attr`` or ``text``, which escape markup and
-replace the few characters XML 1.0 cannot carry at all (control characters) with U+FFFD.
+values. Every attribute value goes through ``attr`` (or ``quoted``) and all element content
+through ``text``: they escape markup, write the whitespace a parser would otherwise normalise
+(line breaks and tabs in an attribute, carriage returns anywhere) as character references, and
+replace the few characters XML 1.0 cannot carry at all (other control characters) with U+FFFD.
 """
 
 from __future__ import annotations
 
 import re
 
-_MARKUP = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
-_REPLACE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+_IN_TEXT = re.compile(f"[&<>\r{_CONTROL}]")
+_IN_ATTRIBUTE = re.compile(f'[&<>"\t\n\r{_CONTROL}]')
+_REPLACE = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;",
+            "\r": "&#13;"}  # fmt: skip
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -19,14 +24,17 @@ def _escape(match: re.Match[str]) -> str:
 
 def text(value: str) -> str:
     """``value`` as element content."""
-    return _MARKUP.sub(_escape, value) if _MARKUP.search(value) else value
+    return _IN_TEXT.sub(_escape, value) if _IN_TEXT.search(value) else value
+
+
+def quoted(value: str) -> str:
+    """``value`` escaped to stand between an attribute's double quotes."""
+    return _IN_ATTRIBUTE.sub(_escape, value) if _IN_ATTRIBUTE.search(value) else value
 
 
 def attr(value: str) -> str:
     """``value`` as a double-quoted attribute value (quotes included)."""
-    if _MARKUP.search(value) is None:  # nearly always: one call instead of two
-        return f'"{value}"'
-    return f'"{_MARKUP.sub(_escape, value)}"'
+    return f'"{quoted(value)}"'
 
 
 def element(name: str, content: str | None = None, **attributes: str | None) -> str:

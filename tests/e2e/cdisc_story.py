@@ -4,7 +4,7 @@ client that downloads exports as any role.
 NJ01-007 lives its whole year (``walk``: every visit, a correction, two AEs, a withdrawal).
 NJ02-101 fails screening, is re-screened eligible, has an AE before its infusion, and has M1 and
 BASELINE corrected (values cleared to null, a data query resolved, an outcome changed); its AE
-term carries markup characters. NJ01-120 only consents.
+terms and a reason carry markup characters, line breaks and a tab. NJ01-120 only consents.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ EVENTS = 16 + 11 + 1  # NJ01-007, NJ02-101, NJ01-120
 READ_LOG = """query($after: Int) { readAccessLog(after: $after, limit: 1000) {
   nextAfter entries { actor actorRole operation participantIds detail } } }"""
 MARKUP_TERM = 'Febrile neutropenia <"grade 4"> & sepsis'
+# Free text with the whitespace an XML parser would normalise if it were written raw.
+MULTILINE_TERM = "Urinary tract infection\n(E. coli,\tcystitis)"
+MULTILINE_REASON = "activity was the screening's,\r\nnot this visit's"
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def record_second(staff: RoleClient) -> str:
     staff.data(SCREEN, {"input": screening_input(pid, screenedOn="2025-06-05", refractory=False)})
     staff.data(SCREEN, {"input": screening_input(pid)})
     staff.data(REPORT_AE, {"input": ae_input(pid, "AE-008", category="INFECTION", crs=None,
-                                             term="Urinary tract infection",
+                                             term=MULTILINE_TERM,
                                              onsetOn="2025-06-12",
                                              awareAt="2025-06-12T09:00:00Z")})  # fmt: skip
     staff.data(INFUSE, {"input": infusion_input(pid)})
@@ -102,7 +105,7 @@ def record_second(staff: RoleClient) -> str:
     staff.data(CORRECT, {"input": correction_input(
         pid, "M1", "descriptor ticked in error; UPCR was the screening value",
         upcrGPerG=None, egfr=None, creatinineMgDl=0.9, sdiItems=None)})  # fmt: skip
-    quiet = correction_input(pid, "BASELINE", "activity was the screening's, not this visit's")
+    quiet = correction_input(pid, "BASELINE", MULTILINE_REASON)
     staff.data(CORRECT, {"input": quiet})
     staff.data(REPORT_AE, {"input": ae_input(pid, "AE-009", ctcaeGrade=4, category="OTHER",
                                              crs=None, term=MARKUP_TERM)})  # fmt: skip

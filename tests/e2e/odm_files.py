@@ -195,8 +195,10 @@ def _instant(value: str | None) -> datetime | None:
 
 
 def _queries(groups: dict[Key, dict[str, str]]) -> list[dict[str, str]]:
-    keys = sorted((k for k in groups if k[0] == "IG.DQ"), key=lambda k: int(k[1] or 0))
-    return [{"code": groups[k]["IT.DQ.CODE"], "message": groups[k]["IT.DQ.MESSAGE"]} for k in keys]
+    """The data queries, in code order (a file orders them by when they were raised)."""
+    found = [{"code": items["IT.DQ.CODE"], "message": items["IT.DQ.MESSAGE"]}
+             for key, items in groups.items() if key[0] == "IG.DQ"]  # fmt: skip
+    return sorted(found, key=lambda query: (query["code"], query["message"]))
 
 
 def participant_fields(state: State, *, overdue: bool) -> dict[str, Any]:
@@ -297,18 +299,22 @@ def _adverse_event(ae_id: str | None, groups: dict[Key, dict[str, str]], *,
     return fields
 
 
+def _sorted_queries(described: dict[str, Any]) -> dict[str, Any]:
+    queries = described["dataQueries"]
+    return {**described, "dataQueries": sorted(queries, key=lambda q: (q["code"], q["message"]))}
+
+
 def from_graphql(participant: dict[str, Any], *, overdue: bool) -> dict[str, Any]:
     """The same fields from a GraphQL Participant (PARTICIPANT_FIELDS), typed alike."""
-    fields = {key: participant[key] for key in (
-        "subjectId", "site", "status", "sex", "ageAtConsent", "dateOfBirth", "initials",
-        "eligibility")}  # fmt: skip
+    keys = ("subjectId", "site", "status", "sex", "ageAtConsent", "dateOfBirth", "initials")
+    fields = {key: participant[key] for key in keys}
+    eligibility = participant["eligibility"]
+    fields["eligibility"] = None if eligibility is None else _sorted_queries(eligibility)
     fields["infusedAt"] = _instant(participant["infusedAt"])
-    fields["visits"] = [
-        {key: value for key, value in visit.items()} for visit in participant["visits"]
-    ]
+    fields["visits"] = [_sorted_queries(visit) for visit in participant["visits"]]
     events = []
     for ae in participant["adverseEvents"]:
-        event = dict(ae)
+        event = _sorted_queries(ae)
         event["seriousCriteria"] = sorted(event["seriousCriteria"])
         for key in ("awareAt", "reportedToSponsorAt", "reportingDueAt"):
             event[key] = _instant(event[key])

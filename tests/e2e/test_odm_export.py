@@ -16,8 +16,9 @@ import httpx
 import pytest
 
 from domain.vocabulary import Role
+from tests.e2e import odm_inputs as inputs
 from tests.e2e.cdisc_story import EVENTS, Study, record_study
-from tests.e2e.documents import PARTICIPANT
+from tests.e2e.documents import PARTICIPANT, consent_input, lifecycle
 from tests.e2e.odm_files import (
     OdmFile,
     from_graphql,
@@ -126,7 +127,7 @@ def test_odm_transaction_types_say_first_value_update_cleared_and_removed(
     assert changed["IG.VISIT", "IT.VISIT.CREATININE"] == ("Insert", "0.9")
     assert changed["IG.SLEDAI", "IT.SLEDAI.PROTEINURIA"] == ("Update", "false")
     assert changed["IG.VISIT_DER", "IT.VISIT_DER.CORRECTED"] == ("Update", "true")
-    assert removed == [("IG.DQ", "1")]  # the proteinuria data query, resolved
+    assert removed == [("IG.DQ", "PROTEINURIA_LAB_MISMATCH")]  # resolved by the correction
 
 
 def test_odm_replay_up_to_each_version_gives_participant_at_that_version(
@@ -150,6 +151,27 @@ def test_odm_replay_up_to_each_version_gives_participant_at_that_version(
 
     assert checked == EVENTS
     assert {"NJ01-007", "NJ02-101", "NJ01-120"} == set(by_subject)
+
+
+def test_odm_collected_items_hold_what_the_site_entered(transactions_file: OdmFile) -> None:
+    seven = [tx for tx in transactions_file.transactions() if tx.subject == "NJ01-007"]
+    expected: inputs.Expected = {}
+    inputs.consent(expected, consent_input())
+    record = {"screen": lambda given: inputs.screening(expected, ("SE.SCREENING", "1"), given),
+              "infuse": lambda given: inputs.infusion(expected, given),
+              "withdraw": lambda given: inputs.withdrawal(expected, given)}  # fmt: skip
+    for step, _, given in lifecycle("pid"):  # in recorded order: later values replace earlier
+        if step in record:
+            record[step](given)
+        elif step.startswith("report"):
+            inputs.adverse_event(expected, given)
+        elif step.startswith("update"):
+            inputs.adverse_event_update(expected, given)
+        else:  # a visit scored or corrected
+            inputs.visit(expected, given.get("score", given))
+
+    assert inputs.differences(replay(seven), expected) == []
+    assert len(expected) > 300
 
 
 def test_odm_snapshot_at_an_instant_equals_participant_as_of_it_for_every_participant(

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from domain.vocabulary import Role
 from tests.e2e.cdisc_story import MARKUP_TERM, Study, record_study
@@ -42,8 +43,10 @@ def study(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield recorded
 
 
-def dataset(study: Study, domain: str, role: Role = Role.AUDITOR, **params: str) -> dict[str, Any]:
-    response = study.get(f"/export/sdtm/{domain}.json", role, **params)
+def dataset(
+    study: Study, domain: str, role: Role = Role.AUDITOR, site: str | None = None, **params: str
+) -> dict[str, Any]:
+    response = study.get(f"/export/sdtm/{domain}.json", role, site, **params)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     document: dict[str, Any] = response.json()
@@ -183,15 +186,16 @@ def test_dm_arm_and_reference_dates_follow_each_participants_path(
         None, "NOT ASSIGNED", None, None)  # fmt: skip
 
 
-def test_ds_has_consent_completion_and_withdrawal_with_their_standard_terms(
+def test_ds_has_the_consent_and_one_disposition_a_withdrawal_after_m12_overrides(
     datasets: dict[str, dict[str, Any]],
 ) -> None:
     seven = [(r["DSDECOD"], r["DSCAT"], r["DSSTDTC"]) for r in table(datasets["DS"])
              if r["USUBJID"] == "CHT101-NJ01-007"]  # fmt: skip
 
+    # NJ01-007 scored M12 on 2026-06-15 and withdrew consent on 2026-07-01: WITHDRAWN, as
+    # ParticipantStatus says ("after a withdrawal whatever came before").
     assert seven == [
         ("INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", "2025-06-02"),
-        ("COMPLETED", "DISPOSITION EVENT", "2026-06-15"),
         ("WITHDRAWAL BY SUBJECT", "DISPOSITION EVENT", "2026-07-01"),
     ]
 
@@ -236,6 +240,13 @@ def test_rs_holds_sledai_2k_bilag_2004_and_pga_with_derived_totals(
     assert baseline["BILAG-2004", "BILAGTOT"]["RSSTRESN"] == 20
     assert baseline["PGA", "PGA"]["RSORRES"] == "1.5"
     assert len([key for key in baseline if key[0] == "SLEDAI-2K"]) == 24 + 1
+    proteinuria = baseline["SLEDAI-2K", "SLED13"]  # weight 4 (§1)
+    renal = baseline["BILAG-2004", "BILAG08"]  # grade A, 12 (§3)
+    assert (proteinuria["RSORRES"], proteinuria["RSSTRESC"], proteinuria["RSSTRESN"]) == (
+        "PRESENT", "4", 4)  # fmt: skip
+    assert (renal["RSORRES"], renal["RSSTRESC"], renal["RSSTRESN"]) == ("A", "12", 12)
+    for row in table(datasets["RS"]):  # --STRESN is --STRESC as a number
+        assert float(row["RSSTRESC"]) == row["RSSTRESN"], row
 
 
 def test_ae_and_suppae_carry_seriousness_ctcae_and_astct_grades(
@@ -256,15 +267,17 @@ def test_ae_and_suppae_carry_seriousness_ctcae_and_astct_grades(
 
 def test_sdtm_as_of_an_instant_shows_the_record_as_it_was_then(study: Study) -> None:
     trail = "{ auditTrail(limit: 1000) { entries { eventType recordedAt } } }"
-    audit = study.client(Role.AUDITOR).data(trail)["auditTrail"]
-    scored = [e["recordedAt"] for e in audit["entries"] if e["eventType"] == "VisitScored"]
-    as_of = scored[5]  # NJ01-007's M9: scored, its M12 not yet
+    entries = study.client(Role.AUDITOR).data(trail)["auditTrail"]["entries"]
+    scored = [e["recordedAt"] for e in entries if e["eventType"] == "VisitScored"]
+    [withdrawn] = [e["recordedAt"] for e in entries if e["eventType"] == "Withdrawn"]
 
-    ds = table(dataset(study, "DS", asOf=as_of))
-    dm = table(dataset(study, "DM", asOf=as_of))
+    at_m9, at_m12 = scored[5], scored[6]  # NJ01-007's M9 and M12, before its withdrawal
+    decoded = {as_of: {r["DSDECOD"] for r in table(dataset(study, "DS", asOf=as_of))}
+               for as_of in (at_m9, at_m12, withdrawn)}  # fmt: skip
 
-    assert "COMPLETED" not in {row["DSDECOD"] for row in ds}
-    assert {row["SUBJID"] for row in dm} == {"NJ01-007"}
+    assert "COMPLETED" not in decoded[at_m9] and "COMPLETED" in decoded[at_m12]
+    assert "WITHDRAWAL BY SUBJECT" in decoded[withdrawn] and "COMPLETED" not in decoded[withdrawn]
+    assert {r["SUBJID"] for r in table(dataset(study, "DM", asOf=at_m12))} == {"NJ01-007"}
     assert table(dataset(study, "DM", asOf="2020-01-01T00:00:00Z")) == []
 
 
@@ -277,6 +290,43 @@ def test_sdtm_for_a_sponsor_holds_no_date_of_birth(study: Study) -> None:
     assert "BRTHDTC" not in names and "SEX" in names
     define = study.get("/export/sdtm/define.xml", Role.SPONSOR).content
     assert b"BRTHDTC" not in define
+
+
+def test_sdtm_for_a_monitor_holds_its_sites_only(study: Study) -> None:
+    dm = table(dataset(study, "DM", Role.MONITOR, "NJ02"))
+    rs = table(dataset(study, "RS", Role.MONITOR, "NJ02"))
+
+    assert [row["SUBJID"] for row in dm] == ["NJ02-101"]
+    assert {row["USUBJID"] for row in rs} == {"CHT101-NJ02-101"}
+    assert dm[0]["BRTHDTC"] == "1979-11-23"  # a MONITOR reads personal data
+
+
+def test_sdtm_values_are_in_the_code_lists_define_xml_gives_their_variables(
+    study: Study, datasets: dict[str, dict[str, Any]]
+) -> None:
+    define = etree.fromstring(study.get("/export/sdtm/define.xml", Role.AUDITOR).content)
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3"}
+    lists = {
+        cl.get("OID"): {item.get("CodedValue") for item in cl.iterfind("odm:EnumeratedItem", ns)}
+        for cl in define.iterfind(".//odm:CodeList", ns)
+    }
+    coded = {
+        item.get("OID"): lists[ref.get("CodeListOID")]
+        for item in define.iterfind(".//odm:ItemDef", ns)
+        if (ref := item.find("odm:CodeListRef", ns)) is not None
+    }
+    checked = 0
+
+    for document in datasets.values():
+        for n, column in enumerate(document["columns"]):
+            allowed = coded.get(column["itemOID"])
+            if allowed is None:
+                continue
+            for row in document["rows"]:
+                assert row[n] is None or row[n] in allowed, (column["name"], row[n])
+                checked += row[n] is not None
+
+    assert len(coded) > 30 and checked > 1000
 
 
 def test_sdtm_export_appends_its_read_to_the_access_log(study: Study) -> None:

@@ -7,18 +7,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
+from api.access_log import ReadNotLogged
 from api.auth import Principal
 from api.exports import export_odm, export_sdtm
 from domain.vocabulary import Role
+from infra.access_log import TABLE
 from infra.bootstrap import Service
 from infra.cli import main
 from infra.demo import record_demo_study
 from projections.cdisc.datasets import DatasetTooWide
 from tests.e2e.odm_files import OdmFile, validation_errors
 from tests.e2e.sdtm_files import cell_errors, define_errors, same_cells, schema_errors, xpt_rows
-from tests.integration.stories import AUDITOR, enrol, staff
+from tests.integration.stories import AUDITOR, enrol, head, staff
 from tests.integration.test_odm_files import configure
 from tests.unit import builders
 
@@ -41,7 +45,7 @@ def test_demo_cohort_exports_valid_odm_transactions_and_snapshots_for_auditor_an
             assert validation_errors(document.content) == ([], [])
             assert len(document.subjects()) == (17 if snapshot else done.events)
             assert len(done.participants) == 17
-    assert done.events == 188
+    assert done.events == head(service.app)  # every event recorded, each a transaction
 
 
 def test_demo_cohort_exports_valid_sdtm_as_dataset_json_and_xpt_with_define_xml(
@@ -66,6 +70,20 @@ def test_demo_cohort_exports_valid_sdtm_as_dataset_json_and_xpt_with_define_xml(
         assert sorted(path.name for path in (folder / "json").iterdir()) == sorted(
             [f"{name}.json" for name in DATASETS] + ["define.xml"]
         )
+
+
+def test_sdtm_export_is_withheld_and_no_file_left_when_its_read_cannot_be_logged(
+    service: Service, database_url: str, schema: str, tmp_path: Path
+) -> None:
+    enrol(service.app, "NJ01-007")
+    log = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SQL("ALTER TABLE {} RENAME TO gone").format(log))
+
+    with pytest.raises(ReadNotLogged):
+        export_sdtm(service, AUDITOR, tmp_path)
+
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sdtm_xpt_refuses_a_value_over_200_bytes_that_dataset_json_carries(

@@ -13,8 +13,7 @@ from infra import export_worker
 from infra.bootstrap import Service
 from infra.export_worker import clinical_data
 from projections.cdisc import ExportError
-from projections.cdisc.odm import OdmFile as Document
-from projections.cdisc.odm import write_head, write_tail
+from projections.cdisc.odm import OdmDocument, write_head, write_tail
 from tests.e2e.odm_files import OdmFile, validation_errors
 from tests.integration.stories import busy, enrol, head
 
@@ -25,7 +24,7 @@ SUBJECTS = ("NJ01-001", "NJ01-002", "SH02-003", "SH02-004", "NJ01-005", "NJ01-00
 
 def written(service: Service, path: Path, workers: int, participants: list[str] | None) -> str:
     moment = datetime(2026, 11, 25, tzinfo=UTC)
-    document = Document("F.TEST", moment, moment, "All", False, True)
+    document = OdmDocument("F.TEST", moment, moment, "All", False, True)
     with path.open("w", encoding="utf-8") as out:
         write_head(out, document, [], [])
         count = clinical_data(service.app, out, document, stop=head(service.app),
