@@ -299,18 +299,20 @@ def adverse_event_view(
     queries += crs_data_queries(crs) if crs else []
     queries += icans_data_queries(icans) if icans else []
     chronic = state["chronic_gvhd"]
+    category = AeCategory(state["category"])
     return AdverseEventView(
         ae_id=ae_id,
         term=state["term"],
-        category=AeCategory(state["category"]),
+        category=category,
         onset_on=onset,
         ctcae_grade=grade,
         serious=serious,
         serious_criteria=criteria,
         relatedness=Relatedness(state["relatedness"]),
-        crs_grade=None if crs is None else crs_grade(crs, grade),
-        icans_grade=None if icans is None else icans_grade(icans, grade),
-        acute_gvhd_grade=None if gvhd is None else magic_grade(gvhd),
+        # Each toxicity is graded on the AEs of its own category only (clinical-rules.md §13).
+        crs_grade=crs_grade(crs, grade) if category is AeCategory.CRS else None,
+        icans_grade=icans_grade(icans, grade) if category is AeCategory.ICANS else None,
+        acute_gvhd_grade=magic_grade(gvhd) if category is AeCategory.ACUTE_GVHD else None,
         chronic_gvhd_severity=None if chronic is None else ChronicGvhdSeverity(chronic),
         resolved_on=parse_date(state.get("resolved_on")),
         aware_at=aware_at,

@@ -53,8 +53,9 @@ class StudySummary(ParticipantProjection):
 
 
 def _failed(code: str, met: bool | None) -> bool:
-    """Whether a criterion kept the participant out: an inclusion not met, an exclusion met."""
-    return met is not True if code.startswith("INC") else met is not False
+    """Whether a criterion kept the participant out: an inclusion not met or missing, an
+    exclusion met (clinical-rules.md §13)."""
+    return met is not True if code.startswith("INC") else met is True
 
 
 def summary_row(participant: Participant) -> dict[str, Any]:

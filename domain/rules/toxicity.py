@@ -85,10 +85,13 @@ def crs_hypotension_grade(signs: CrsSigns) -> int:
     return 2
 
 
-def crs_grade(signs: CrsSigns, ctcae_grade: int | None = None) -> int:
-    """ASTCT 2019 CRS grade 0–5: worse of hypotension and hypoxia, given fever (rules §11)."""
+def crs_grade(signs: CrsSigns | None, ctcae_grade: int | None = None) -> int:
+    """ASTCT 2019 CRS grade 0–5 of a CRS AE: worse of hypotension and hypoxia, given fever;
+    0 when its signs meet no grade or none were recorded (rules §11, §13)."""
     if _died_of_it(ctcae_grade):
         return DEATH_GRADE
+    if signs is None:
+        return 0
     fever = signs.temperature_c >= FEVER_FROM_C or signs.fever_modified_by_treatment
     if not fever:
         # Decision: fever is required for grade >= 1 (ASTCT), so hypotension or hypoxia without
@@ -147,10 +150,13 @@ def ice_grade(ice_score: int, unarousable: bool) -> int:
     return 4 if ice_score == 0 and unarousable else 3
 
 
-def icans_grade(signs: IcansSigns, ctcae_grade: int | None = None) -> int:
-    """ASTCT 2019 ICANS grade 0–5: the worst domain; death from ICANS → 5 (rules §11)."""
+def icans_grade(signs: IcansSigns | None, ctcae_grade: int | None = None) -> int:
+    """ASTCT 2019 ICANS grade 0–5 of an ICANS AE: the worst domain; death from ICANS → 5; 0 when
+    its signs meet no grade or none were recorded (rules §11, §13)."""
     if _died_of_it(ctcae_grade):
         return DEATH_GRADE
+    if signs is None:
+        return 0
     unarousable = signs.consciousness is Consciousness.UNAROUSABLE
     return max(
         ice_grade(signs.ice_score, unarousable),
@@ -200,8 +206,11 @@ class GvhdStages:
         )
 
 
-def magic_grade(stages: GvhdStages) -> int:
-    """MAGIC 2016 overall acute GVHD grade 0–4 (I–IV), decided in the rulebook's order (§11)."""
+def magic_grade(stages: GvhdStages | None) -> int:
+    """MAGIC 2016 overall acute GVHD grade 0–4 (I–IV) of an acute GVHD AE, decided in the
+    rulebook's order; 0 when no organ was staged (rules §11, §13)."""
+    if stages is None:
+        return 0
     if 4 in (stages.skin, stages.liver, stages.lower_gi):
         return 4
     if stages.liver in (2, 3) or stages.lower_gi in (2, 3):
