@@ -186,7 +186,7 @@ def export_sdtm(
     with snapshot_of(service.app) as reader:
         covered = scope(service, reader, principal, as_of=as_of, participant=None)
         participants = participants_at(reader, covered.stop, covered.participants)
-        tables = tabulate(participants, covered.reference, pii=principal.sees_pii)
+        tables = tabulate(participants, pii=principal.sees_pii)
     created = service.app.clock()
     extension = FORMATS[file_format]
     chosen = {name: tables[name] for name in wanted}

@@ -73,23 +73,24 @@ def _participant(
         participant = info.context.app.participant(pid, at_version=at_version, as_of=as_of)
         if participant is not None:
             principal.check_read(participant.site)
-        view = None if participant is None else participant_view(participant, as_of or now, as_of)
+        view = None if participant is None else participant_view(participant, as_of)
     disclosed = [] if view is None else [view.id]
     record_read(info.context.service, principal, operation, disclosed, asked)
-    return None if view is None else Participant.of(view, pii=principal.sees_pii)
+    if view is None:
+        return None
+    return Participant.of(view, pii=principal.sees_pii, read_at=as_of or now)
 
 
 def _participants(
     info: Info, site: str | None, status: ParticipantStatus | None, min_position: int | None
 ) -> list[Participant]:
-    principal = info.context.principal
+    principal, now = info.context.principal, info.context.now()
     views = readside.participants(
-        info.context.service, principal, info.context.now(),
-        site=site, status=status, min_position=min_position,
-    )  # fmt: skip
+        info.context.service, principal, site=site, status=status, min_position=min_position
+    )
     asked = {"site": site, "status": status, "minPosition": min_position}
     record_read(info.context.service, principal, PARTICIPANTS, [v.id for v in views], asked)
-    return [Participant.of(view, pii=principal.sees_pii) for view in views]
+    return [Participant.of(view, pii=principal.sees_pii, read_at=now) for view in views]
 
 
 def _summary(info: Info, as_of: datetime | None, min_position: int | None) -> StudySummary:

@@ -63,13 +63,13 @@ def current_participant(
     documents = service.read_models[participant_status.ParticipantStatus.name].documents(
         participant_id=pid, key=participant_status.KEY
     )
-    view = participant_status.read_participant(documents[0], now) if documents else None
+    view = participant_status.read_participant(documents[0]) if documents else None
     head = service.app.event_log.version_at(pid, now)
     if view is None or head is None or view.version < head:
         participant = service.app.participant(pid)
         if participant is None:
             return None
-        view = participant_view(participant, now)
+        view = participant_view(participant)
     principal.check_read(view.site)
     return view
 
@@ -77,7 +77,6 @@ def current_participant(
 def participants(
     service: Service,
     principal: Principal,
-    now: datetime,
     *,
     site: str | None = None,
     status: ParticipantStatus | None = None,
@@ -89,7 +88,7 @@ def participants(
     wait_for(service, name, min_position)
     sites = [site] if site is not None else _sites(principal)
     views = [
-        participant_status.read_participant(document, now)
+        participant_status.read_participant(document)
         for document in service.read_models[name].documents(key=participant_status.KEY, sites=sites)
     ]
     views = [view for view in views if status is None or view.status is status]

@@ -48,7 +48,7 @@ class SafetyLedger:
                     participant_id=strawberry.ID(str(entry.participant_id)),
                     subject_id=entry.subject_id,
                     site=entry.site,
-                    event=AdverseEvent.of(entry.event),
+                    event=AdverseEvent.of(entry.event, overdue=entry.reporting_overdue),
                 )
                 for entry in view.entries
             ],

@@ -123,8 +123,9 @@ def fan_out(hub: ReadModelHub, service: Service) -> FanOut:
 
 
 def _participant(context: Context, principal: Principal, pid: UUID) -> Participant | None:
-    view = readside.current_participant(context.service, principal, pid, context.now())
-    return None if view is None else Participant.of(view, pii=principal.sees_pii)
+    now = context.now()
+    view = readside.current_participant(context.service, principal, pid, now)
+    return None if view is None else Participant.of(view, pii=principal.sees_pii, read_at=now)
 
 
 # Reads a participant for every subscriber at once; each subscriber's site check follows.
@@ -141,12 +142,17 @@ class SharedParticipant:
 
     @classmethod
     def read(cls, context: Context, pid: UUID) -> SharedParticipant | None:
+        now = context.now()
         view: ParticipantView | None = readside.current_participant(
-            context.service, EVERY_SITE, pid, context.now()
+            context.service, EVERY_SITE, pid, now
         )
         if view is None:
             return None
-        return cls(view.site, Participant.of(view, pii=True), Participant.of(view, pii=False))
+        return cls(
+            view.site,
+            Participant.of(view, pii=True, read_at=now),
+            Participant.of(view, pii=False, read_at=now),
+        )
 
     def seen_by(self, principal: Principal) -> Participant | None:
         if not principal.can_read(self.site):
@@ -188,8 +194,9 @@ class ParticipantPushes:
         """After a reconnection: this subscriber's participants as they are now, read anew."""
         if self.only is not None:
             return [p for p in [self._read(self.only)] if p is not None]
-        views = readside.participants(self.context.service, self.principal, self.context.now())
-        return [Participant.of(v, pii=self.principal.sees_pii) for v in views]
+        now = self.context.now()
+        views = readside.participants(self.context.service, self.principal)
+        return [Participant.of(v, pii=self.principal.sees_pii, read_at=now) for v in views]
 
     def _changed(self, batch: Batch) -> list[Change]:
         """The latest change of each participant the batch changed that this subscriber sees."""

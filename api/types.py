@@ -162,7 +162,8 @@ class AdverseEvent:
     data_queries: list[DataQuery]
 
     @classmethod
-    def of(cls, view: AdverseEventView) -> AdverseEvent:
+    def of(cls, view: AdverseEventView, *, overdue: bool) -> AdverseEvent:
+        """The AE's stored view, with its report's clock as read (``overdue``)."""
         return cls(
             ae_id=view.ae_id,
             term=view.term,
@@ -180,7 +181,7 @@ class AdverseEvent:
             aware_at=view.aware_at.astimezone(UTC),
             reported_to_sponsor_at=utc(view.reported_to_sponsor_at),
             reporting_due_at=utc(view.reporting_due_at),
-            reporting_overdue=view.reporting_overdue,
+            reporting_overdue=overdue,
             days_from_infusion=view.days_from_infusion,
             data_queries=[DataQuery.of(q) for q in view.data_queries],
         )
@@ -204,8 +205,9 @@ class Participant:
     as_of: datetime | None
 
     @classmethod
-    def of(cls, view: ParticipantView, *, pii: bool) -> Participant:
-        """The participant as the caller may see it: PII is null without PII access."""
+    def of(cls, view: ParticipantView, *, pii: bool, read_at: datetime) -> Participant:
+        """The participant as the caller may see it, read at ``read_at`` (now, or the asOf
+        instant): PII is null without PII access."""
         return cls(
             id=strawberry.ID(str(view.id)),
             subject_id=view.subject_id,
@@ -219,7 +221,9 @@ class Participant:
             eligibility=None if view.eligibility is None else Eligibility.of(view.eligibility),
             infused_at=utc(view.infused_at),
             visits=[VisitAssessment.of(visit) for visit in view.visits],
-            adverse_events=[AdverseEvent.of(ae) for ae in view.adverse_events],
+            adverse_events=[
+                AdverseEvent.of(ae, overdue=ae.overdue_at(read_at)) for ae in view.adverse_events
+            ],
             as_of=utc(view.as_of),
         )
 

@@ -1,12 +1,13 @@
 """What the record says about a participant: every score and outcome derived from its events.
 
-Pure functions of a ``Participant`` (rebuilt from its stream) and a reference instant, so the same
-code serves the current view, the ``atVersion`` / ``asOf`` views and the read models.
+Pure functions of a ``Participant`` (rebuilt from its stream): the same code serves the current
+view, the ``atVersion`` / ``asOf`` views and the read models. Nothing here reads a clock: what
+depends on when a view is read (an SAE report being overdue) is asked of the view by its reader.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
@@ -105,9 +106,12 @@ class AdverseEventView:
     aware_at: datetime
     reported_to_sponsor_at: datetime | None
     reporting_due_at: datetime | None
-    reporting_overdue: bool
     days_from_infusion: int | None
     data_queries: tuple[DataQuery, ...]
+
+    def overdue_at(self, reference: datetime) -> bool:
+        """Whether the SAE's report to the sponsor is overdue when read at ``reference``."""
+        return reporting_overdue(self.reporting_due_at, self.reported_to_sponsor_at, reference)
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,9 @@ class ParticipantView:
     as_of: datetime | None = None
 
 
-def participant_view(
-    participant: Participant, reference: datetime, as_of: datetime | None = None
-) -> ParticipantView:
-    """The participant as the record stands, with derived values; ``reference`` is 'now'."""
+def participant_view(participant: Participant, as_of: datetime | None = None) -> ParticipantView:
+    """The participant as the record stands, with derived values; ``as_of`` names the instant
+    its events were read up to, for a point-in-time view."""
     consent = participant.consent
     withdrawal = participant.withdrawal
     infused_at = None if participant.infusion is None else participant.infusion["infused_at"]
@@ -156,8 +159,7 @@ def participant_view(
             if visit in participant.visits
         ),
         adverse_events=tuple(
-            adverse_event_view(participant, ae_id, reference)
-            for ae_id in participant.adverse_events
+            adverse_event_view(participant, ae_id) for ae_id in participant.adverse_events
         ),
         withdrawn_on=None if withdrawal is None else parse_date(withdrawal["withdrawn_on"]),
         withdrawal_reason=None if withdrawal is None else withdrawal["reason"],
@@ -281,9 +283,7 @@ def visit_view(
     )
 
 
-def adverse_event_view(
-    participant: Participant, ae_id: str, reference: datetime
-) -> AdverseEventView:
+def adverse_event_view(participant: Participant, ae_id: str) -> AdverseEventView:
     """An AE's latest state with its derived grades and its SAE reporting clock."""
     recorded = participant.adverse_events[ae_id]
     state: dict[str, Any] = recorded.current
@@ -318,7 +318,6 @@ def adverse_event_view(
         aware_at=aware_at,
         reported_to_sponsor_at=reported,
         reporting_due_at=due,
-        reporting_overdue=reporting_overdue(due, reported, reference),
         days_from_infusion=(
             None
             if participant.infusion_date is None
@@ -326,15 +325,3 @@ def adverse_event_view(
         ),
         data_queries=tuple(queries),
     )
-
-
-def adverse_event_at(event: AdverseEventView, reference: datetime) -> AdverseEventView:
-    """The AE with its overdue flag as it reads at ``reference`` (stored views are re-read)."""
-    overdue = reporting_overdue(event.reporting_due_at, event.reported_to_sponsor_at, reference)
-    return replace(event, reporting_overdue=overdue)
-
-
-def participant_at(view: ParticipantView, reference: datetime) -> ParticipantView:
-    """The participant view with every AE's reporting clock read at ``reference``."""
-    events = tuple(adverse_event_at(event, reference) for event in view.adverse_events)
-    return replace(view, adverse_events=events)

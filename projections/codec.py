@@ -69,8 +69,10 @@ def _decode(kind: Any, value: Any) -> Any:
         key_kind, item_kind = typing.get_args(kind)
         return {_decode(key_kind, k): _decode(item_kind, v) for k, v in value.items()}
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        # A key the type no longer has is one a document stored by an earlier version holds
+        # (``reporting_overdue`` before it was read at query time): it is passed over.
         hints = _hints(kind)
-        return kind(**{name: _decode(hints[name], v) for name, v in value.items()})
+        return kind(**{name: _decode(hints[name], v) for name, v in value.items() if name in hints})
     if isinstance(kind, type):
         if issubclass(kind, Enum):
             return kind(value)

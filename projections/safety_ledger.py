@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from domain.participant import Participant
-from domain.views import AdverseEventView, adverse_event_at, adverse_event_view
+from domain.views import AdverseEventView, adverse_event_view
 from domain.vocabulary import SeriousCriterion, WithdrawalReason
 from projections.base import ParticipantProjection
 from projections.codec import from_document, to_document
@@ -19,15 +19,17 @@ PARTICIPANT_KEY = "participant"
 AE_PREFIX = "ae:"
 DEATH_GRADE = 5
 SEVERE = 3
-_STORED_AT = datetime(1970, 1, 1, tzinfo=UTC)  # the overdue flag is re-read on each query
 
 
 @dataclass(frozen=True)
 class SafetyEntry:
+    """An AE as the ledger shows it: its stored view, and its report's clock as read."""
+
     participant_id: UUID
     subject_id: str
     site: str
     event: AdverseEventView
+    reporting_overdue: bool
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def ledger_rows(participant: Participant) -> Docs:
             "participant_id": str(participant.id),
             "subject_id": participant.subject_id,
             "site": participant.site,
-            "event": to_document(adverse_event_view(participant, ae_id, _STORED_AT)),
+            "event": to_document(adverse_event_view(participant, ae_id)),
         }
     return rows
 
@@ -86,7 +88,8 @@ def _entry(row: dict[str, Any], reference: datetime) -> SafetyEntry:
         participant_id=UUID(row["participant_id"]),
         subject_id=row["subject_id"],
         site=row["site"],
-        event=adverse_event_at(event, reference),
+        event=event,
+        reporting_overdue=event.overdue_at(reference),
     )
 
 
@@ -134,5 +137,5 @@ def _totals(facts: list[dict[str, Any]], entries: list[SafetyEntry]) -> SafetyTo
         icans_grade3_plus=_participants(entries, lambda ev: (ev.icans_grade or 0) >= SEVERE),
         acute_gvhd_any_grade=_participants(entries, lambda ev: (ev.acute_gvhd_grade or 0) >= 1),
         deaths=len(dead),
-        overdue_sae_reports=sum(e.event.reporting_overdue for e in entries),
+        overdue_sae_reports=sum(e.reporting_overdue for e in entries),
     )

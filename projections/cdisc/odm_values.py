@@ -246,7 +246,7 @@ def adverse_event(
     records (term, category, dates of onset and awareness, relatedness, chronic GVHD severity and
     the CRS, ICANS and acute GVHD signs) only when ``report``: no update changes it."""
     state = participant.adverse_events[ae_id].current
-    view = adverse_event_view(participant, ae_id, reference)
+    view = adverse_event_view(participant, ae_id)
     recorded: dict[str, str | None] = {}
     if report:
         recorded.update({
@@ -277,7 +277,7 @@ def adverse_event(
         "IT.AE_DER.ICANS_GRADE": text(view.icans_grade),
         "IT.AE_DER.ACUTE_GVHD_GRADE": text(view.acute_gvhd_grade),
         "IT.AE_DER.DUE_AT": text(view.reporting_due_at),
-        "IT.AE_DER.OVERDUE": text(view.reporting_overdue),
+        "IT.AE_DER.OVERDUE": text(view.overdue_at(reference)),
         "IT.AE_DER.DAYS_FROM_INFUSION": text(view.days_from_infusion),
     }
     groups.update(_queries(view.data_queries))

@@ -9,7 +9,7 @@ the calendar date the rulebook counts from; study days are SDTM's (``sdtm_subjec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,13 +36,13 @@ def _end(p: Participant) -> date | None:
     return None if m12 is None else m12.visit_date
 
 
-def demographics(s: Subject, reference: datetime, *, pii: bool) -> Row:
+def demographics(s: Subject, *, pii: bool) -> Row:
     p, consent = s.participant, s.participant.consent
     withdrawal = p.withdrawal
     died_withdrawn = withdrawal is not None and withdrawal["reason"] == WithdrawalReason.DEATH
     died = died_withdrawn or any(
         ae.ctcae_grade == 5 or "DEATH" in ae.serious_criteria
-        for ae in (adverse_event_view(p, ae_id, reference) for ae_id in p.adverse_events)
+        for ae in (adverse_event_view(p, ae_id) for ae_id in p.adverse_events)
     )
     screened = p.screenings[-1]["result"]["eligible"] if p.screenings else None
     arm = terms.ARMCD if screened else None
@@ -105,12 +105,12 @@ _SERIOUS = {"AESCONG": "CONGENITAL_ANOMALY", "AESDISAB": "DISABILITY", "AESDTH":
             "AESMIE": "IMPORTANT_MEDICAL_EVENT"}  # fmt: skip
 
 
-def adverse_events(s: Subject, reference: datetime) -> tuple[list[Row], list[Row]]:
+def adverse_events(s: Subject) -> tuple[list[Row], list[Row]]:
     """AE rows in key order, numbered, and their SUPPAE rows."""
     p = s.participant
     rows, qualified = [], []
     for ae_id in p.adverse_events:
-        ae = adverse_event_view(p, ae_id, reference)
+        ae = adverse_event_view(p, ae_id)
         criteria = {c.value for c in ae.serious_criteria}
         row = s.row(
             "AE", AESPID=ae.ae_id, AETERM=ae.term, AEDECOD=None, AECAT=ae.category.value,
@@ -145,14 +145,14 @@ def adverse_events(s: Subject, reference: datetime) -> tuple[list[Row], list[Row
     return events, supplements
 
 
-def tabulate(participants: Iterable[Participant], reference: datetime, *, pii: bool) -> Tables:
+def tabulate(participants: Iterable[Participant], *, pii: bool) -> Tables:
     """Every dataset's rows for these participants as they stand, sorted by the dataset's
     keys, with --SEQ numbered per subject."""
     tables: Tables = {name: [] for name in DATASETS}
     for participant in participants:
         s = Subject(participant)
-        tables["DM"].append(demographics(s, reference, pii=pii))
-        events, supplements = adverse_events(s, reference)
+        tables["DM"].append(demographics(s, pii=pii))
+        events, supplements = adverse_events(s)
         tables["AE"] += events
         tables["SUPPAE"] += supplements
         for name, rows in (("DS", disposition(s)), ("EX", exposure(s)),

@@ -209,7 +209,7 @@ def seen_now(service: Service) -> Seen:
         at,
         readside.summary(service, AUDITOR),
         readside.ledger(service, AUDITOR, at),
-        readside.participants(service, AUDITOR, at),
+        readside.participants(service, AUDITOR),
     )
 
 
@@ -219,7 +219,7 @@ def participants_as_of(service: Service, at: datetime) -> list[Any]:
     for subject in SUBJECTS:
         participant = service.app.participant(participant_id(subject), as_of=at)
         if participant is not None:
-            views.append(replace(participant_view(participant, at), as_of=None))
+            views.append(replace(participant_view(participant), as_of=None))
     return sorted(views, key=lambda view: (view.site, view.subject_id))
 
 

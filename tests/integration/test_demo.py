@@ -20,9 +20,8 @@ SUBJECTS = [f"NJ01-{n:03d}" for n in range(1, 18)]
 
 
 def views(app: TrialApplication) -> dict[str, ParticipantView]:
-    now = datetime.now(UTC)
     found = {s: app.participant(participant_id(s)) for s in SUBJECTS}
-    return {s: participant_view(p, now) for s, p in found.items() if p is not None}
+    return {s: participant_view(p) for s, p in found.items() if p is not None}
 
 
 def test_demo_records_17_consented_and_15_infused_when_the_store_is_empty(
@@ -72,7 +71,7 @@ def test_demo_sae_is_reported_within_24_hours_when_crs_needed_a_vasopressor(
     assert sae.serious_criteria == (SeriousCriterion.HOSPITALISATION,)
     assert sae.reported_to_sponsor_at == sae.aware_at + timedelta(hours=20)
     assert sae.reporting_due_at == sae.aware_at + timedelta(hours=24)
-    assert sae.reporting_overdue is False
+    assert sae.overdue_at(datetime.now(UTC)) is False
 
 
 def test_demo_safety_profile_has_crs_icans_infection_and_cytopenia_when_recorded(
@@ -111,10 +110,9 @@ def test_demo_correction_flips_sri4_at_m1_when_the_source_pga_replaces_the_enter
         visit = next(v for v in view.visits if v.visit is Visit.M1)
         return visit.pga, visit.outcomes["SRI4"].outcome
 
-    now = datetime.now(UTC)
     # BASELINE PGA 0.9: a rise to 1.2 is not "< 0.3"; a fall to 0.8 is.
-    assert m1(participant_view(before, now)) == (1.2, Outcome.NON_RESPONDER)
-    assert m1(participant_view(after, now)) == (0.8, Outcome.RESPONDER)
+    assert m1(participant_view(before)) == (1.2, Outcome.NON_RESPONDER)
+    assert m1(participant_view(after)) == (0.8, Outcome.RESPONDER)
     assert correction.reason == "transcription error: PGA entered as 1.2, source document says 0.8"
     corrections = [
         e

@@ -100,7 +100,7 @@ READINGS: dict[str, tuple[Reading, Callable[[int], int]]] = {
     # read model: (what one read returns, what it must return for a cohort of n)
     "study_summary": (lambda s: readside.summary(s, AUDITOR).consented, lambda n: n),
     "participant_status": (
-        lambda s: len(readside.participants(s, AUDITOR, datetime.now(UTC))),
+        lambda s: len(readside.participants(s, AUDITOR)),
         lambda n: n,
     ),
     "safety_ledger": (

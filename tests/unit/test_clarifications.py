@@ -39,7 +39,7 @@ def screened(screening: object) -> Participant:
 
 
 def eligibility(participant: Participant) -> dict[str, bool | None]:
-    view = participant_view(participant, b.NOW).eligibility
+    view = participant_view(participant).eligibility
     assert view is not None
     return {criterion.code: criterion.met for criterion in view.criteria}
 
@@ -92,7 +92,7 @@ def test_toxicity_grade_is_0_when_no_grade_is_met_and_null_only_for_other_catego
 ) -> None:
     participant = b.with_adverse_event(b.ae_report(**changes))
 
-    [event] = participant_view(participant, b.NOW).adverse_events
+    [event] = participant_view(participant).adverse_events
 
     assert (event.crs_grade, event.icans_grade, event.acute_gvhd_grade) == grades
 
@@ -100,7 +100,7 @@ def test_toxicity_grade_is_0_when_no_grade_is_met_and_null_only_for_other_catego
 def test_crs_without_signs_recorded_with_ctcae_grade_5_is_crs_grade_5() -> None:
     participant = b.with_adverse_event(b.ae_report(crs=None, ctcae_grade=5))
 
-    [event] = participant_view(participant, b.NOW).adverse_events
+    [event] = participant_view(participant).adverse_events
 
     assert event.crs_grade == 5
 

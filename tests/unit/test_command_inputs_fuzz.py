@@ -514,7 +514,7 @@ def test_participant_view_derives_the_study_days_when_a_generated_infusion_is_ac
 
     accepted = accepted_or_refused(infuse)
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
     assert (view.infused_at is None) is (accepted is None)
 
 
@@ -527,7 +527,7 @@ def test_participant_view_derives_every_outcome_when_a_generated_visit_is_accept
 
     accepted = accepted_or_refused(lambda: _score(participant, build()))
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
     assert len(view.visits) == (0 if accepted is None else 1)
 
 
@@ -552,7 +552,7 @@ def test_participant_view_derives_every_grade_when_a_generated_adverse_event_is_
 
     accepted_or_refused(report_then_update)
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
     assert len(view.adverse_events) <= 1
     assert participant.version in (3, 4, 5)
 
@@ -573,6 +573,6 @@ def test_participant_view_holds_when_a_generated_correction_is_accepted(
 
     accepted_or_refused(correct)
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
     assert participant.version - version in (0, 1, 2)
     assert len(view.visits) == (0 if participant.version == version else 1)

@@ -60,12 +60,12 @@ HOSPITALISED = frozenset({SeriousCriterion.HOSPITALISATION})
 
 
 def visit_view(participant: Participant, name: Visit) -> VisitView:
-    [view] = [v for v in participant_view(participant, NOW).visits if v.visit is name]
+    [view] = [v for v in participant_view(participant).visits if v.visit is name]
     return view
 
 
-def ae_view(participant: Participant, reference: datetime = NOW) -> AdverseEventView:
-    [view] = participant_view(participant, reference).adverse_events
+def ae_view(participant: Participant) -> AdverseEventView:
+    [view] = participant_view(participant).adverse_events
     return view
 
 
@@ -84,7 +84,7 @@ def with_baseline(*scores: VisitScore) -> Participant:
 def test_participant_view_shows_identity_status_and_eligibility_when_infused() -> None:
     participant = infused()
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
 
     assert (view.subject_id, view.site, view.status.value, view.version) == (
         "NJ01-007",
@@ -104,7 +104,7 @@ def test_eligibility_view_shows_the_latest_screening_when_rescreened() -> None:
     participant = screen_failed()
     participant.screen(screening(screened_on=date(2025, 6, 12)), TODAY, signature())
 
-    eligibility = participant_view(participant, NOW).eligibility
+    eligibility = participant_view(participant).eligibility
 
     assert eligibility is not None
     assert eligibility.eligible
@@ -116,7 +116,7 @@ def test_participant_view_shows_withdrawal_when_withdrawn() -> None:
     participant = infused()
     participant.withdraw(withdrawal(date(2025, 7, 1)), TODAY, signature())
 
-    view = participant_view(participant, NOW)
+    view = participant_view(participant)
 
     assert (view.withdrawn_on, view.withdrawal_reason) == (date(2025, 7, 1), "CONSENT_WITHDRAWN")
 
@@ -139,7 +139,7 @@ def test_baseline_view_shows_its_scores_and_every_outcome_not_applicable() -> No
 def test_visits_are_listed_in_visit_order_when_scored_out_of_order() -> None:
     participant = scored(visit(Visit.M2), visit(Visit.M1), baseline())
 
-    visits = participant_view(participant, NOW).visits
+    visits = participant_view(participant).visits
 
     assert [v.visit for v in visits] == [Visit.BASELINE, Visit.M1, Visit.M2]
 
@@ -389,9 +389,9 @@ def test_sae_reporting_is_due_24_hours_after_awareness_when_serious() -> None:
 
 
 def test_ae_has_no_reporting_clock_when_not_serious() -> None:
-    view = ae_view(with_adverse_event(), reference=NOW)
+    view = ae_view(with_adverse_event())
 
-    assert (view.serious, view.reporting_due_at, view.reporting_overdue) == (False, None, False)
+    assert (view.serious, view.reporting_due_at, view.overdue_at(NOW)) == (False, None, False)
 
 
 @pytest.mark.parametrize(
@@ -408,7 +408,7 @@ def test_sae_is_overdue_when_unreported_and_the_reference_is_past_due(
 ) -> None:
     participant = with_adverse_event(ae_report(serious=HOSPITALISED))
 
-    assert ae_view(participant, reference).reporting_overdue is overdue
+    assert ae_view(participant).overdue_at(reference) is overdue
 
 
 @pytest.mark.parametrize(
@@ -428,10 +428,10 @@ def test_sae_overdue_is_decided_by_the_report_time_when_reported(
         ae_update(reported_to_sponsor_at=reported_at), NOW, TODAY, signature()
     )
 
-    view = ae_view(participant, reference=NOW)
+    view = ae_view(participant)
 
     assert view.reported_to_sponsor_at == reported_at
-    assert view.reporting_overdue is overdue
+    assert view.overdue_at(NOW) is overdue
 
 
 def test_days_from_infusion_count_from_the_nanjing_infusion_date() -> None:
