@@ -25,8 +25,7 @@ from api.safety import SafetyLedger
 from api.study import StudySummary
 from api.threads import blocking
 from api.types import Participant
-from domain.errors import BadInput
-from domain.inputs import EARLIEST, LATEST, storable
+from domain.errors import EARLIEST, LATEST, BadInput, storable
 from domain.participant import participant_id
 from domain.views import participant_view
 

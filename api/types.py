@@ -20,7 +20,8 @@ from api.enums import (
 )
 from domain.application import CommandResult as DomainCommandResult
 from domain.rules.assessment import DataQuery as DomainDataQuery
-from domain.views import AdverseEventView, EligibilityView, ParticipantView, VisitView
+from domain.rules.eligibility import EligibilityResult
+from domain.views import AdverseEventView, ParticipantView, VisitView
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -73,7 +74,7 @@ class Eligibility:
     data_queries: list[DataQuery]
 
     @classmethod
-    def of(cls, view: EligibilityView) -> Eligibility:
+    def of(cls, view: EligibilityResult) -> Eligibility:
         return cls(
             eligible=view.eligible,
             criteria=[

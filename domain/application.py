@@ -21,6 +21,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
+from domain.codec import encode
 from domain.errors import (
     ConcurrencyConflict,
     DomainRuleViolation,
@@ -203,7 +204,7 @@ class TrialApplication(Application[UUID]):
     def consent(self, details: ConsentDetails, request: Request) -> CommandResult:
         pid = participant_id(details.subject_id)
         _check_writer(request.actor, details.site)
-        digest = self._digest("consent", pid, details.to_payload(), request.expected_version)
+        digest = self._digest("consent", pid, encode(details), request.expected_version)
         if (replayed := self._replay(request, digest)) is not None:
             return replayed
         if self._exists(pid):
@@ -221,7 +222,7 @@ class TrialApplication(Application[UUID]):
 
     def screen(self, pid: UUID, details: ScreeningDetails, request: Request) -> CommandResult:
         return self._execute(
-            "screen", pid, details.to_payload(), request,
+            "screen", pid, encode(details), request,
             lambda p, s: p.screen(details, self.today(s.submitted_at), s),
         )  # fmt: skip
 
@@ -229,13 +230,13 @@ class TrialApplication(Application[UUID]):
         self, pid: UUID, details: InfusionDetails, request: Request
     ) -> CommandResult:
         return self._execute(
-            "recordInfusion", pid, details.to_payload(), request,
+            "recordInfusion", pid, encode(details), request,
             lambda p, s: p.record_infusion(details, s.submitted_at, self.time_zone, s),
         )  # fmt: skip
 
     def score_visit(self, pid: UUID, score: VisitScore, request: Request) -> CommandResult:
         return self._execute(
-            "scoreVisit", pid, score.to_payload(), request,
+            "scoreVisit", pid, encode(score), request,
             lambda p, s: p.score_visit(score, self.today(s.submitted_at), s),
         )  # fmt: skip
 
@@ -243,7 +244,7 @@ class TrialApplication(Application[UUID]):
         self, pid: UUID, score: VisitScore, reason: str, request: Request
     ) -> CommandResult:
         return self._execute(
-            "correctVisit", pid, {"score": score.to_payload(), "reason": reason}, request,
+            "correctVisit", pid, {"score": encode(score), "reason": reason}, request,
             lambda p, s: p.correct_visit(score, reason, self.today(s.submitted_at), s),
             reason=reason,
         )  # fmt: skip
@@ -252,7 +253,7 @@ class TrialApplication(Application[UUID]):
         self, pid: UUID, report: AdverseEventReport, request: Request
     ) -> CommandResult:
         return self._execute(
-            "reportAdverseEvent", pid, report.to_payload(), request,
+            "reportAdverseEvent", pid, encode(report), request,
             lambda p, s: p.report_adverse_event(
                 report, s.submitted_at, self.today(s.submitted_at), s
             ),
@@ -261,9 +262,8 @@ class TrialApplication(Application[UUID]):
     def update_adverse_event(
         self, pid: UUID, update: AdverseEventUpdate, request: Request
     ) -> CommandResult:
-        payload = {"ae_id": update.ae_id, "reason": update.reason, **update.to_payload()}
         return self._execute(
-            "updateAdverseEvent", pid, payload, request,
+            "updateAdverseEvent", pid, encode(update), request,
             lambda p, s: p.update_adverse_event(
                 update, s.submitted_at, self.today(s.submitted_at), s
             ),
@@ -272,7 +272,7 @@ class TrialApplication(Application[UUID]):
 
     def withdraw(self, pid: UUID, withdrawal: Withdrawal, request: Request) -> CommandResult:
         return self._execute(
-            "withdraw", pid, withdrawal.to_payload(), request,
+            "withdraw", pid, encode(withdrawal), request,
             lambda p, s: p.withdraw(withdrawal, self.today(s.submitted_at), s),
         )  # fmt: skip
 

@@ -1,6 +1,12 @@
-"""One error hierarchy for the domain; the API maps each class to one ``extensions.code``."""
+"""One error hierarchy for the domain (the API maps each class to one ``extensions.code``), and
+the checks every input value shares."""
 
 from __future__ import annotations
+
+import dataclasses
+import functools
+from datetime import date, datetime
+from typing import Any
 
 
 class TrialError(Exception):
@@ -44,13 +50,50 @@ class IdempotencyConflict(TrialError):
     code = "IDEMPOTENCY_CONFLICT"
 
 
+class Forbidden(TrialError):
+    """The caller's role or site may not do this."""
+
+    code = "FORBIDDEN"
+
+
 def require(condition: bool, rule: str, message: str) -> None:
     """Raise ``BadInput(rule, message)`` unless ``condition`` holds."""
     if not condition:
         raise BadInput(rule, message)
 
 
-class Forbidden(TrialError):
-    """The caller's role or site may not do this."""
+def storable(value: str | None, rule: str, name: str) -> None:
+    """Refuse text PostgreSQL cannot store (NUL, lone surrogates) before anything is recorded."""
+    if value is None:
+        return
+    require("\x00" not in value, rule, f"{name} contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadInput(rule, f"{name} is not valid Unicode text") from error
 
-    code = "FORBIDDEN"
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def within_calendar(value: object) -> None:
+    """Refuse dates and instants outside 1900–2199 in any field of a dataclass value: no trial
+    record lies there, and date arithmetic (study days, the SAE clock) must never overflow."""
+    kind: Any = type(value)
+    for name in _field_names(kind):
+        item = getattr(value, name)
+        if isinstance(item, date):
+            day = item.date() if isinstance(item, datetime) else item
+            require(
+                EARLIEST <= day <= LATEST,
+                "DATE_RANGE",
+                f"{name} {item.isoformat()} is outside {EARLIEST.year}–{LATEST.year}",
+            )
+        elif hasattr(type(item), "__dataclass_fields__"):
+            within_calendar(item)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))

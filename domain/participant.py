@@ -1,40 +1,37 @@
 """The Participant aggregate: every fact about one trial participant as an immutable event.
 
 Command methods (``screen``, ``score_visit`` …) check the workflow rules and then trigger one
-past-tense event; the event's body only applies what it carries, so replaying the stream
-rebuilds exactly the recorded state. Payloads are plain JSON values (see ``domain.inputs``).
+past-tense event carrying its inputs as JSON payloads (``domain.codec``); the event's ``apply``
+reads them into the typed state of ``domain.recorded`` once, so replaying the stream rebuilds
+exactly the recorded state.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import BadInput, DomainRuleViolation, NotFound
+from domain.codec import decode, encode
+from domain.errors import BadInput, DomainRuleViolation, NotFound, storable
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,
     ConsentDetails,
     InfusionDetails,
+    RecordedInfusion,
     ScreeningDetails,
     VisitScore,
     Withdrawal,
-    crs_signs,
-    gvhd_stages,
-    icans_signs,
-    storable,
 )
+from domain.recorded import RecordedAdverseEvent, RecordedScreening, RecordedVisit
 from domain.rules import RULES_VERSION
-from domain.rules.assessment import Assessment
 from domain.rules.damage import check_sdi_never_decreases, sdi_total
-from domain.rules.eligibility import evaluate_eligibility
+from domain.rules.eligibility import EligibilityResult, evaluate_eligibility
 from domain.rules.schedule import check_visit_date, infusion_date
-from domain.rules.toxicity import CrsSigns, GvhdStages, IcansSigns
 from domain.vocabulary import ParticipantStatus, Role, Visit
 
 TRIAL = "CHT101"
@@ -67,67 +64,6 @@ class Signature:
         }
 
 
-@dataclass
-class RecordedVisit:
-    """A scored visit as it stands: the latest values and whether a correction changed them."""
-
-    visit: Visit
-    visit_date: date
-    score: dict[str, Any]
-    corrected: bool = False
-    _assessment: Assessment | None = field(default=None, init=False, repr=False, compare=False)
-
-    @classmethod
-    def of(cls, score: dict[str, Any], *, corrected: bool) -> RecordedVisit:
-        return cls(Visit(score["visit"]), date.fromisoformat(score["visit_date"]), score, corrected)
-
-    @cached_property
-    def parsed(self) -> VisitScore:
-        """The recorded values as a ``VisitScore``, parsed once: every later derivation of the
-        participant (each event's view, each read model) reuses it."""
-        return VisitScore.from_payload(self.score)
-
-    def assessment(self, consent: ConsentDetails) -> Assessment:
-        """The values as the rules read them (eGFR computed from creatinine when not recorded,
-        with the age on the visit date), assessed once. ``consent`` is the participant's own,
-        which never changes: the first call's is the one the result keeps."""
-        if self._assessment is None:
-            egfr = self.parsed.effective_egfr(consent.date_of_birth, consent.sex)
-            self._assessment = self.parsed.to_assessment(egfr)
-        return self._assessment
-
-
-@dataclass
-class RecordedAdverseEvent:
-    """An adverse event as reported, with every later update folded in."""
-
-    report: dict[str, Any]
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    current: dict[str, Any] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.current = dict(self.report)
-        for update in self.updates:
-            self._fold(update)
-
-    def add(self, update: dict[str, Any]) -> None:
-        """Fold in one more update: a value it leaves None stays as it was."""
-        self.updates.append(update)
-        self._fold(update)
-
-    def _fold(self, update: dict[str, Any]) -> None:
-        self.current.update({key: value for key, value in update.items() if value is not None})
-
-    @cached_property
-    def signs(self) -> tuple[CrsSigns | None, IcansSigns | None, GvhdStages | None]:
-        """The report's CRS, ICANS and acute GVHD signs, parsed once: no update changes them."""
-        return (
-            crs_signs(self.report["crs"]),
-            icans_signs(self.report["icans"]),
-            gvhd_stages(self.report["acute_gvhd"]),
-        )
-
-
 class Participant(Aggregate):
     """One participant's event stream, from consent to the last follow-up visit."""
 
@@ -149,24 +85,22 @@ class Participant(Aggregate):
         rules_version: str
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.screenings.append(
-                {"screening": self.screening, "result": self.result,
-                 "rules_version": self.rules_version}
-            )  # fmt: skip
+            result = decode(EligibilityResult, {**self.result, "rules_version": self.rules_version})
+            details = decode(ScreeningDetails, self.screening)
+            aggregate.screenings.append(RecordedScreening(details, result))
 
     class Infused(Event):
         infusion: dict[str, Any]
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.infusion = self.infusion
-            aggregate.infusion_date = date.fromisoformat(self.infusion["infusion_date"])
+            aggregate.infusion = decode(RecordedInfusion, self.infusion)
 
     class VisitScored(Event):
         visit: str
         score: dict[str, Any]
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.visits[Visit(self.visit)] = RecordedVisit.of(self.score, corrected=False)
+            aggregate.visits[Visit(self.visit)] = RecordedVisit(decode(VisitScore, self.score))
 
     class VisitCorrected(Event):
         visit: str
@@ -174,14 +108,16 @@ class Participant(Aggregate):
         reason: str
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.visits[Visit(self.visit)] = RecordedVisit.of(self.score, corrected=True)
+            score = decode(VisitScore, self.score)
+            aggregate.visits[Visit(self.visit)] = RecordedVisit(score, corrected=True)
 
     class AdverseEventReported(Event):
         ae_id: str
         report: dict[str, Any]
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.adverse_events[self.ae_id] = RecordedAdverseEvent(self.report)
+            report = decode(AdverseEventReport, self.report)
+            aggregate.adverse_events[self.ae_id] = RecordedAdverseEvent(report)
 
     class AdverseEventUpdated(Event):
         ae_id: str
@@ -189,13 +125,14 @@ class Participant(Aggregate):
         reason: str
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.adverse_events[self.ae_id].add(self.update)
+            update = {**self.update, "ae_id": self.ae_id, "reason": self.reason}
+            aggregate.adverse_events[self.ae_id].add(decode(AdverseEventUpdate, update))
 
     class Withdrawn(Event):
         withdrawal: dict[str, Any]
 
         def apply(self, aggregate: Participant) -> None:
-            aggregate.withdrawal = self.withdrawal
+            aggregate.withdrawal = decode(Withdrawal, self.withdrawal)
 
     @staticmethod
     def create_id(trial: str, subject_id: str, **_: Any) -> UUID:
@@ -215,13 +152,12 @@ class Participant(Aggregate):
     ) -> None:
         self.trial = trial
         self.subject_id = subject_id
-        self.consent = ConsentDetails.from_payload(consent)
-        self.screenings: list[dict[str, Any]] = []
-        self.infusion: dict[str, Any] | None = None
-        self.infusion_date: date | None = None
+        self.consent = decode(ConsentDetails, consent)
+        self.screenings: list[RecordedScreening] = []
+        self.infusion: RecordedInfusion | None = None
         self.visits: dict[Visit, RecordedVisit] = {}
         self.adverse_events: dict[str, RecordedAdverseEvent] = {}
-        self.withdrawal: dict[str, Any] | None = None
+        self.withdrawal: Withdrawal | None = None
 
     @classmethod
     def enrol(cls, consent: ConsentDetails, today: date, signature: Signature) -> Participant:
@@ -231,7 +167,7 @@ class Participant(Aggregate):
         return cls(
             trial=TRIAL,
             subject_id=consent.subject_id,
-            consent=consent.to_payload(),
+            consent=encode(consent),
             **signature.fields(),
         )
 
@@ -246,13 +182,18 @@ class Participant(Aggregate):
         if self.infusion is not None:
             return ParticipantStatus.INFUSED
         if self.screenings:
-            eligible = self.screenings[-1]["result"]["eligible"]
+            eligible = self.screenings[-1].result.eligible
             return ParticipantStatus.ELIGIBLE if eligible else ParticipantStatus.SCREEN_FAILED
         return ParticipantStatus.CONSENTED
 
     @property
     def site(self) -> str:
         return self.consent.site
+
+    @property
+    def infusion_date(self) -> date | None:
+        """The infusion's date in the trial's time zone: day 0 of every study day."""
+        return None if self.infusion is None else self.infusion.infusion_date
 
     # ----- commands -----
 
@@ -268,11 +209,13 @@ class Participant(Aggregate):
         if screening.labs.hcg_negative_on is not None:
             _check_not_future(screening.labs.hcg_negative_on, today, "negative serum hCG date")
         self._check_not_before_consent(screening.screened_on, "screening date")
-        result = evaluate_eligibility(screening.to_rules_input(self.consent))
+        result = evaluate_eligibility(
+            screening, date_of_birth=self.consent.date_of_birth, sex=self.consent.sex
+        )
         self.trigger_event(
             self.Screened,
-            screening=screening.to_payload(),
-            result=_eligibility_payload(result),
+            screening=encode(screening),
+            result=encode(result, omit=("rules_version",)),
             rules_version=RULES_VERSION,
             **signature.fields(),
         )
@@ -294,7 +237,7 @@ class Participant(Aggregate):
                 f"infusion time {infusion.infused_at.isoformat()} is in the future",
             )
         day = infusion_date(infusion.infused_at, time_zone)
-        screened_on = date.fromisoformat(self.screenings[-1]["screening"]["screened_on"])
+        screened_on = self.screenings[-1].details.screened_on
         if day < screened_on:
             raise DomainRuleViolation(
                 "INFUSION_AFTER_SCREENING",
@@ -306,12 +249,8 @@ class Participant(Aggregate):
                 "BASELINE_BEFORE_INFUSION",
                 f"the BASELINE visit of {baseline.visit_date} is after the infusion date {day}",
             )
-        payload = {
-            **infusion.to_payload(),
-            "infusion_date": day.isoformat(),
-            "time_zone": time_zone,
-        }
-        self.trigger_event(self.Infused, infusion=payload, **signature.fields())
+        recorded = RecordedInfusion(**vars(infusion), infusion_date=day, time_zone=time_zone)
+        self.trigger_event(self.Infused, infusion=encode(recorded), **signature.fields())
 
     def score_visit(self, score: VisitScore, today: date, signature: Signature) -> None:
         """Score a BASELINE or M1–M12 visit, once; later changes go through a correction."""
@@ -328,7 +267,7 @@ class Participant(Aggregate):
         self.trigger_event(
             self.VisitScored,
             visit=score.visit.value,
-            score=score.to_payload(),
+            score=encode(score),
             **signature.fields(),
         )
 
@@ -345,7 +284,7 @@ class Participant(Aggregate):
         self.trigger_event(
             self.VisitCorrected,
             visit=score.visit.value,
-            score=score.to_payload(),
+            score=encode(score),
             reason=reason,
             **signature.fields(),
         )
@@ -367,7 +306,7 @@ class Participant(Aggregate):
         self.trigger_event(
             self.AdverseEventReported,
             ae_id=report.ae_id,
-            report=report.to_payload(),
+            report=encode(report),
             **signature.fields(),
         )
 
@@ -381,7 +320,7 @@ class Participant(Aggregate):
         _check_reason(update.reason)
         if update.resolved_on is not None:
             _check_not_future(update.resolved_on, today, "AE resolution date")
-            onset = date.fromisoformat(recorded.report["onset_on"])
+            onset = recorded.report.onset_on
             if update.resolved_on < onset:
                 raise DomainRuleViolation(
                     "AE_RESOLVED_AFTER_ONSET",
@@ -394,7 +333,8 @@ class Participant(Aggregate):
             )
         self.trigger_event(
             self.AdverseEventUpdated,
-            ae_id=update.ae_id, update=update.to_payload(), reason=update.reason,
+            ae_id=update.ae_id, update=encode(update, omit=("ae_id", "reason")),
+            reason=update.reason,
             **signature.fields(),
         )  # fmt: skip
 
@@ -404,7 +344,7 @@ class Participant(Aggregate):
             raise DomainRuleViolation("WITHDRAWAL_ONCE", "the participant already withdrew")
         _check_not_future(withdrawal.withdrawn_on, today, "withdrawal date")
         self._check_not_before_consent(withdrawal.withdrawn_on, "withdrawal date")
-        self.trigger_event(self.Withdrawn, withdrawal=withdrawal.to_payload(), **signature.fields())
+        self.trigger_event(self.Withdrawn, withdrawal=encode(withdrawal), **signature.fields())
 
     # ----- guards -----
 
@@ -412,7 +352,7 @@ class Participant(Aggregate):
         _check_not_future(score.visit_date, today, "visit date")
         self._check_not_before_consent(score.visit_date, "visit date")
         if score.visit is Visit.BASELINE:
-            if not (self.screenings and self.screenings[-1]["result"]["eligible"]):
+            if not (self.screenings and self.screenings[-1].result.eligible):
                 raise DomainRuleViolation(
                     "BASELINE_NEEDS_ELIGIBILITY", "BASELINE needs an eligible latest screening"
                 )
@@ -429,7 +369,7 @@ class Participant(Aggregate):
         self._check_damage(score)
 
     def _check_damage(self, score: VisitScore) -> None:
-        recorded = {visit: v.parsed for visit, v in self.visits.items()}
+        recorded = {visit: v.score for visit, v in self.visits.items()}
         recorded[score.visit] = score
         check_sdi_never_decreases(
             [
@@ -456,14 +396,3 @@ def _check_reason(reason: str) -> None:
     storable(reason, "REASON", "reason")
     if not reason.strip():
         raise DomainRuleViolation("REASON_REQUIRED", "a correction or update needs a reason")
-
-
-def _eligibility_payload(result: Any) -> dict[str, Any]:
-    return {
-        "eligible": result.eligible,
-        "criteria": [{"code": c.code, "met": c.met, "detail": c.detail} for c in result.criteria],
-        "sledai_2k": result.sledai_2k,
-        "eular_acr_score": result.eular_acr_score,
-        "creatinine_clearance": result.creatinine_clearance,
-        "data_queries": [{"code": q.code, "message": q.message} for q in result.data_queries],
-    }

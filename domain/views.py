@@ -9,21 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
-from typing import Any
 from uuid import UUID
 
-from domain.inputs import (
-    ScreeningDetails,
-    VisitScore,
-    parse_date,
-    parse_instant,
-)
 from domain.participant import Participant
 from domain.rules import RULES_VERSION
-from domain.rules.assessment import Assessment, DataQuery
+from domain.rules.assessment import DataQuery, VisitScore
 from domain.rules.bilag import bilag_score
 from domain.rules.damage import sdi_total
+from domain.rules.eligibility import EligibilityResult
 from domain.rules.endpoints import Verdict, VisitContext, evaluate_all
 from domain.rules.safety import (
     ae_data_queries,
@@ -49,25 +42,8 @@ from domain.vocabulary import (
     SeriousCriterion,
     Sex,
     Visit,
+    WithdrawalReason,
 )
-
-
-@dataclass(frozen=True)
-class CriterionView:
-    code: str
-    met: bool | None
-    detail: str
-
-
-@dataclass(frozen=True)
-class EligibilityView:
-    eligible: bool
-    criteria: tuple[CriterionView, ...]
-    sledai_2k: int
-    eular_acr_score: int
-    creatinine_clearance: float | None
-    rules_version: str
-    data_queries: tuple[DataQuery, ...]
 
 
 @dataclass(frozen=True)
@@ -125,12 +101,12 @@ class ParticipantView:
     age_at_consent: int
     date_of_birth: date
     initials: str | None
-    eligibility: EligibilityView | None
+    eligibility: EligibilityResult | None
     infused_at: datetime | None
     visits: tuple[VisitView, ...]
     adverse_events: tuple[AdverseEventView, ...]
     withdrawn_on: date | None
-    withdrawal_reason: str | None
+    withdrawal_reason: WithdrawalReason | None
     as_of: datetime | None = None
 
 
@@ -139,8 +115,6 @@ def participant_view(participant: Participant, as_of: datetime | None = None) ->
     its events were read up to, for a point-in-time view."""
     consent = participant.consent
     withdrawal = participant.withdrawal
-    infused_at = None if participant.infusion is None else participant.infusion["infused_at"]
-    scored = ScoredVisits(participant)
     return ParticipantView(
         id=participant.id,
         subject_id=participant.subject_id,
@@ -152,112 +126,65 @@ def participant_view(participant: Participant, as_of: datetime | None = None) ->
         date_of_birth=consent.date_of_birth,
         initials=consent.initials,
         eligibility=eligibility_view(participant),
-        infused_at=parse_instant(infused_at),
+        infused_at=None if participant.infusion is None else participant.infusion.infused_at,
         visits=tuple(
-            visit_view(participant, visit, scored)
+            visit_view(participant, visit)
             for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
             if visit in participant.visits
         ),
         adverse_events=tuple(
             adverse_event_view(participant, ae_id) for ae_id in participant.adverse_events
         ),
-        withdrawn_on=None if withdrawal is None else parse_date(withdrawal["withdrawn_on"]),
-        withdrawal_reason=None if withdrawal is None else withdrawal["reason"],
+        withdrawn_on=None if withdrawal is None else withdrawal.withdrawn_on,
+        withdrawal_reason=None if withdrawal is None else withdrawal.reason,
         as_of=as_of,
     )
 
 
-def eligibility_view(participant: Participant) -> EligibilityView | None:
+def eligibility_view(participant: Participant) -> EligibilityResult | None:
     """The latest screening's decision, as recorded with the rules version that made it."""
-    if not participant.screenings:
-        return None
-    latest = participant.screenings[-1]
-    result = latest["result"]
-    return EligibilityView(
-        eligible=result["eligible"],
-        criteria=tuple(CriterionView(**criterion) for criterion in result["criteria"]),
-        sledai_2k=result["sledai_2k"],
-        eular_acr_score=result["eular_acr_score"],
-        creatinine_clearance=result["creatinine_clearance"],
-        rules_version=latest.get("rules_version", RULES_VERSION),
-        data_queries=tuple(DataQuery(**query) for query in result["data_queries"]),
-    )
+    return participant.screenings[-1].result if participant.screenings else None
 
 
-class ScoredVisits:
-    """A participant's recorded visit scores, each parsed and assessed once per derivation.
-
-    Every visit's outcomes look back at the baseline and the earlier visits; parsing the
-    stored payloads once instead of once per look keeps a whole view linear in its visits.
-    """
-
-    def __init__(self, participant: Participant) -> None:
-        self.participant = participant
-        self._scores: dict[Visit, VisitScore] = {}
-        self._assessments: dict[Visit, Assessment] = {}
-
-    def score(self, visit: Visit) -> VisitScore | None:
-        if visit not in self._scores:
-            recorded = self.participant.visits.get(visit)
-            if recorded is None:
-                return None
-            self._scores[visit] = recorded.parsed
-        return self._scores[visit]
-
-    def assessment(self, visit: Visit) -> Assessment | None:
-        if visit not in self._assessments:
-            recorded = self.participant.visits.get(visit)
-            if recorded is None:
-                return None
-            self._assessments[visit] = recorded.assessment(self.participant.consent)
-        return self._assessments[visit]
-
-    @cached_property
-    def sri_baseline(self) -> Assessment | None:
-        """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
-        baseline = self.assessment(Visit.BASELINE)
-        if baseline is None and self.participant.screenings:
-            screening = self.participant.screenings[-1]["screening"]
-            baseline = ScreeningDetails.from_payload(screening).to_assessment()
-        return baseline
+def sri_baseline(participant: Participant) -> VisitScore | None:
+    """The BASELINE visit when scored, else the latest screening (clinical-rules.md §4)."""
+    baseline = participant.visits.get(Visit.BASELINE)
+    if baseline is not None:
+        return baseline.assessment(participant.consent)
+    return participant.screenings[-1].sri_baseline if participant.screenings else None
 
 
-def visit_context(
-    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
-) -> VisitContext:
+def _assessment(participant: Participant, visit: Visit) -> VisitScore | None:
+    recorded = participant.visits.get(visit)
+    return None if recorded is None else recorded.assessment(participant.consent)
+
+
+def visit_context(participant: Participant, visit: Visit) -> VisitContext:
     """Everything the endpoint rules need about ``visit``, scored or not."""
-    scored = scored or ScoredVisits(participant)
-    baseline = scored.sri_baseline
-    current = scored.assessment(visit)
+    baseline = sri_baseline(participant)
+    current = _assessment(participant, visit)
     if visit is Visit.BASELINE:
         return VisitContext(visit, current, baseline, baseline, False, False)
     earlier = [
         v for v in FOLLOW_UP_VISITS[: FOLLOW_UP_VISITS.index(visit)] if v in participant.visits
     ]
-    previous = scored.assessment(earlier[-1]) if earlier else baseline
+    previous = _assessment(participant, earlier[-1]) if earlier else baseline
     withdrawn = False
     if participant.withdrawal is not None and participant.infusion_date is not None:
-        withdrawn_on = date.fromisoformat(participant.withdrawal["withdrawn_on"])
-        withdrawn = withdrawn_on <= target_date(visit, participant.infusion_date)
-    rescue_earlier = any(s.rescue_therapy for v in earlier if (s := scored.score(v)) is not None)
+        target = target_date(visit, participant.infusion_date)
+        withdrawn = participant.withdrawal.withdrawn_on <= target
+    rescue_earlier = any(participant.visits[v].score.rescue_therapy for v in earlier)
     return VisitContext(visit, current, baseline, previous, withdrawn, rescue_earlier)
 
 
-def visit_outcomes(
-    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
-) -> dict[str, Verdict]:
+def visit_outcomes(participant: Participant, visit: Visit) -> dict[str, Verdict]:
     """Every endpoint's outcome at ``visit`` (also for a visit not scored)."""
-    return evaluate_all(visit_context(participant, visit, scored))
+    return evaluate_all(visit_context(participant, visit))
 
 
-def visit_view(
-    participant: Participant, visit: Visit, scored: ScoredVisits | None = None
-) -> VisitView:
-    scored = scored or ScoredVisits(participant)
+def visit_view(participant: Participant, visit: Visit) -> VisitView:
     recorded = participant.visits[visit]
-    score = scored.score(visit)
-    assessment = scored.assessment(visit)
-    assert score is not None and assessment is not None
+    score = recorded.score
     infusion_day = participant.infusion_date
     return VisitView(
         visit=visit,
@@ -273,10 +200,10 @@ def visit_view(
         ),
         clinical_sledai=clinical_sledai(score.sledai),
         bilag_score=bilag_score(score.bilag),
-        pga=score.pga_tenths / 10,
+        pga=(score.pga_tenths or 0) / 10,
         sdi=None if score.sdi_items is None else sdi_total(score.sdi_items),
-        egfr=assessment.egfr,
-        outcomes=visit_outcomes(participant, visit, scored),
+        egfr=recorded.assessment(participant.consent).egfr,
+        outcomes=visit_outcomes(participant, visit),
         corrected=recorded.corrected,
         rules_version=RULES_VERSION,
         data_queries=tuple(visit_lab_queries(score.sledai, score.upcr_g_per_g)),
@@ -286,42 +213,38 @@ def visit_view(
 def adverse_event_view(participant: Participant, ae_id: str) -> AdverseEventView:
     """An AE's latest state with its derived grades and its SAE reporting clock."""
     recorded = participant.adverse_events[ae_id]
-    state: dict[str, Any] = recorded.current
-    grade = int(state["ctcae_grade"])
-    criteria = tuple(SeriousCriterion(c) for c in state["serious"])
+    report = recorded.report
+    grade = recorded.ctcae_grade
+    criteria = tuple(sorted(recorded.serious))
     serious = is_serious(criteria)
-    aware_at = datetime.fromisoformat(state["aware_at"])
-    reported = parse_instant(state.get("reported_to_sponsor_at"))
-    due = sae_reporting_due(aware_at, serious)
-    onset = date.fromisoformat(state["onset_on"])
-    crs, icans, gvhd = recorded.signs
+    due = sae_reporting_due(report.aware_at, serious)
     queries = ae_data_queries(grade, serious)
-    queries += crs_data_queries(crs) if crs else []
-    queries += icans_data_queries(icans) if icans else []
-    chronic = state["chronic_gvhd"]
-    category = AeCategory(state["category"])
+    queries += crs_data_queries(report.crs) if report.crs else []
+    queries += icans_data_queries(report.icans) if report.icans else []
+    category = report.category
+    infusion_day = participant.infusion_date
     return AdverseEventView(
         ae_id=ae_id,
-        term=state["term"],
+        term=report.term,
         category=category,
-        onset_on=onset,
+        onset_on=report.onset_on,
         ctcae_grade=grade,
         serious=serious,
         serious_criteria=criteria,
-        relatedness=Relatedness(state["relatedness"]),
+        relatedness=report.relatedness,
         # Each toxicity is graded on the AEs of its own category only (clinical-rules.md §13).
-        crs_grade=crs_grade(crs, grade) if category is AeCategory.CRS else None,
-        icans_grade=icans_grade(icans, grade) if category is AeCategory.ICANS else None,
-        acute_gvhd_grade=magic_grade(gvhd) if category is AeCategory.ACUTE_GVHD else None,
-        chronic_gvhd_severity=None if chronic is None else ChronicGvhdSeverity(chronic),
-        resolved_on=parse_date(state.get("resolved_on")),
-        aware_at=aware_at,
-        reported_to_sponsor_at=reported,
-        reporting_due_at=due,
-        days_from_infusion=(
-            None
-            if participant.infusion_date is None
-            else study_day(participant.infusion_date, onset)
+        crs_grade=crs_grade(report.crs, grade) if category is AeCategory.CRS else None,
+        icans_grade=icans_grade(report.icans, grade) if category is AeCategory.ICANS else None,
+        acute_gvhd_grade=(
+            magic_grade(report.acute_gvhd) if category is AeCategory.ACUTE_GVHD else None
         ),
+        chronic_gvhd_severity=report.chronic_gvhd,
+        resolved_on=recorded.resolved_on,
+        aware_at=report.aware_at,
+        reported_to_sponsor_at=recorded.reported_to_sponsor_at,
+        reporting_due_at=due,
+        days_from_infusion=None
+        if infusion_day is None
+        else study_day(infusion_day, report.onset_on),
         data_queries=tuple(queries),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from domain.application import Actor
 from domain.inputs import (
@@ -293,9 +293,9 @@ class _Planner:
         if c.withdrawn:
             self._withdraw()
 
-    def _correct(self, entered: VisitScore, reason: str, **source: float) -> None:
+    def _correct(self, entered: VisitScore, reason: str, **source: Any) -> None:
         """Source data verification three weeks after the visit finds the transcription error."""
-        corrected = VisitScore.from_payload({**entered.to_payload(), **source})
+        corrected = replace(entered, **source)
         found_on = entered.visit_date + timedelta(days=21)
         self.add(f"correct-{entered.visit.value}", found_on, INVESTIGATOR,
                  Correction(corrected, reason))  # fmt: skip

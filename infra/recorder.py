@@ -30,7 +30,7 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from domain.application import CommandReceipt, EventAudit, EventLogEntry
-from domain.inputs import storable
+from domain.errors import storable
 from infra.chain import Link, chain_hash
 
 LOG_TABLE = "trial_event_log"

@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.codec import decode, encode
 from domain.participant import Participant
 from domain.views import AdverseEventView, adverse_event_view
 from domain.vocabulary import SeriousCriterion, WithdrawalReason
 from projections.base import ParticipantProjection
-from projections.codec import from_document, to_document
 from projections.store import Docs
 
 PARTICIPANT_KEY = "participant"
@@ -69,7 +69,7 @@ def ledger_rows(participant: Participant) -> Docs:
             "participant_id": str(participant.id),
             "infused": participant.infusion is not None,
             "withdrawn_for_death": withdrawal is not None
-            and withdrawal["reason"] == WithdrawalReason.DEATH.value,
+            and withdrawal.reason is WithdrawalReason.DEATH,
         }
     }
     for ae_id in participant.adverse_events:
@@ -77,13 +77,13 @@ def ledger_rows(participant: Participant) -> Docs:
             "participant_id": str(participant.id),
             "subject_id": participant.subject_id,
             "site": participant.site,
-            "event": to_document(adverse_event_view(participant, ae_id)),
+            "event": encode(adverse_event_view(participant, ae_id)),
         }
     return rows
 
 
 def _entry(row: dict[str, Any], reference: datetime) -> SafetyEntry:
-    event = from_document(AdverseEventView, row["event"])
+    event = decode(AdverseEventView, row["event"])
     return SafetyEntry(
         participant_id=UUID(row["participant_id"]),
         subject_id=row["subject_id"],

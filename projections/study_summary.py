@@ -11,7 +11,7 @@ from typing import Any
 from domain.participant import Participant
 from domain.rules.eligibility import CRITERION_CODES
 from domain.rules.endpoints import ENDPOINTS
-from domain.views import ScoredVisits, eligibility_view, visit_outcomes
+from domain.views import eligibility_view, visit_outcomes
 from domain.vocabulary import FOLLOW_UP_VISITS, Outcome, Visit
 from projections.base import ParticipantProjection
 from projections.store import Docs
@@ -62,10 +62,9 @@ def summary_row(participant: Participant) -> dict[str, Any]:
     """One participant's contribution to the study summary."""
     eligibility = eligibility_view(participant)
     infused = participant.infusion is not None
-    scored = ScoredVisits(participant)
     outcomes = {
         visit.value: {name: verdict.outcome.value for name, verdict in
-                      visit_outcomes(participant, visit, scored).items()}
+                      visit_outcomes(participant, visit).items()}
         for visit in FOLLOW_UP_VISITS
     } if infused else {}  # fmt: skip
     failed = eligibility is not None and not eligibility.eligible

@@ -1,14 +1,16 @@
-"""The inputs of one time point, validated once and shared by every rule (clinical-rules.md)."""
+"""The values of one time point, validated once and shared by every rule (clinical-rules.md)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from domain.errors import BadInput, require
-from domain.vocabulary import BilagDomain, BilagGrade, SledaiDescriptor
+from domain.errors import BadInput, require, within_calendar
+from domain.rules.damage import sdi_items
+from domain.vocabulary import BilagDomain, BilagGrade, SdiItem, SledaiDescriptor, Visit
 
 PGA_MAX_TENTHS = 30
 PGA_STEP = Decimal("0.1")
@@ -56,20 +58,25 @@ def bilag_grades(pairs: Iterable[tuple[BilagDomain, BilagGrade]]) -> dict[BilagD
     return grades
 
 
-@dataclass(frozen=True)
-class Assessment:
-    """What was recorded at one time point: a scored visit, or the screening (no PGA, no labs).
+@dataclass(frozen=True, kw_only=True)
+class VisitScore:
+    """What was recorded at one time point, as the command records it and every rule reads it.
 
-    Fields a time point did not record are None; an endpoint needing one is then not evaluable.
-    ``egfr`` is the recorded value or the one computed from creatinine (CKD-EPI 2021).
+    A scored visit (BASELINE or M1–M12), or the screening as the SRI-4 baseline when no BASELINE
+    visit is scored (``ScreeningDetails.sri_baseline``: its SLEDAI descriptors and BILAG grades
+    only). PGA in integer tenths. A value not recorded is None; an endpoint needing it is then
+    not evaluable. The rules read ``egfr`` as recorded, or as computed from creatinine
+    (CKD-EPI 2021, ``RecordedVisit.assessment``).
     """
 
+    visit: Visit
+    visit_date: date
     sledai: frozenset[SledaiDescriptor]
     bilag: Mapping[BilagDomain, BilagGrade]
+    pga_tenths: int | None
+    prednisone_mg_per_day: float | None
     arthritis_joint_count: int | None = None
     proteinuria_new_or_increased: bool | None = None
-    pga_tenths: int | None = None
-    prednisone_mg_per_day: float | None = None
     antimalarial_only: bool | None = None
     haemolytic_anaemia: bool | None = None
     gi_activity: bool | None = None
@@ -78,8 +85,21 @@ class Assessment:
     lupus_nephritis: bool | None = None
     upcr_g_per_g: float | None = None
     egfr: float | None = None
+    creatinine_mg_dl: float | None = None
+    sdi_items: frozenset[SdiItem] | None = None
 
     def __post_init__(self) -> None:
+        within_calendar(self)
+        require(
+            self.visit is not Visit.SCREENING,
+            "VISIT_KIND",
+            "SCREENING is recorded with screen, not scored as a visit",
+        )
+        non_negative(self.creatinine_mg_dl, "CREATININE_VALUE", "creatinine mg/dL")
+        if self.creatinine_mg_dl is not None:
+            require(self.creatinine_mg_dl > 0, "CREATININE_VALUE", "creatinine must be positive")
+        if self.sdi_items is not None:
+            sdi_items(self.sdi_items)
         bilag_grades(self.bilag.items())
         if self.pga_tenths is not None and not 0 <= self.pga_tenths <= PGA_MAX_TENTHS:
             raise BadInput("PGA_RANGE", f"PGA {self.pga_tenths / 10} is outside 0–3")

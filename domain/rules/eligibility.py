@@ -7,13 +7,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.errors import require
+from domain.codec import build
+from domain.errors import require, within_calendar
 from domain.rules import RULES_VERSION
-from domain.rules.assessment import DataQuery, bilag_grades, non_negative
+from domain.rules.assessment import DataQuery, VisitScore, bilag_grades, non_negative
 from domain.rules.classification import CLASSIFIED_AT, eular_acr_2019
 from domain.rules.kidney import cockcroft_gault
 from domain.rules.sledai import screening_lab_queries, sledai_2k
-from domain.vocabulary import BilagDomain, BilagGrade, EularAcrCriterion, Sex, SledaiDescriptor
+from domain.vocabulary import (
+    BilagDomain,
+    BilagGrade,
+    EularAcrCriterion,
+    Sex,
+    SledaiDescriptor,
+    Visit,
+)
 
 EXCLUSION_NUMBERS = range(1, 15)
 CRITERION_CODES: tuple[str, ...] = (
@@ -91,13 +99,11 @@ class Labs:
 
 
 @dataclass(frozen=True)
-class ScreeningData:
-    """Everything eligibility needs: the screening record plus date of birth, sex and consent."""
+class ScreeningDetails:
+    """A screening as recorded: everything eligibility needs but the participant's own date of
+    birth, sex and consent."""
 
     screened_on: date
-    date_of_birth: date
-    sex: Sex
-    consented: bool
     labs: Labs
     sledai: frozenset[SledaiDescriptor]
     bilag: Mapping[BilagDomain, BilagGrade]
@@ -109,6 +115,7 @@ class ScreeningData:
     exclusions: frozenset[int]
 
     def __post_init__(self) -> None:
+        within_calendar(self)
         bilag_grades(self.bilag.items())
         for number in sorted(self.exclusions):
             require(
@@ -116,7 +123,19 @@ class ScreeningData:
                 "EXCLUSION_NUMBER",
                 f"exclusion {number} is not one of the registry's 1–14",
             )
-        age_on(self.date_of_birth, self.screened_on)
+
+    def sri_baseline(self) -> VisitScore:
+        """The screening as a time point of the rules, the SRI-4 baseline when no BASELINE visit
+        is scored (clinical-rules.md §4): its SLEDAI descriptors and BILAG grades only."""
+        return build(
+            VisitScore,
+            visit=Visit.SCREENING,
+            visit_date=self.screened_on,
+            sledai=self.sledai,
+            bilag=self.bilag,
+            pga_tenths=None,
+            prednisone_mg_per_day=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -218,24 +237,24 @@ def _bilirubin(labs: Labs) -> CriterionResult:
     return CriterionResult(code, gilbert, f"{between}; Gilbert's syndrome {_yes(gilbert)}")
 
 
-def _crcl(data: ScreeningData, age: int) -> tuple[CriterionResult, float | None]:
+def _crcl(data: ScreeningDetails, age: int, sex: Sex) -> tuple[CriterionResult, float | None]:
     code, labs = "INC6_CRCL", data.labs
     if labs.creatinine_mg_dl is None or labs.weight_kg is None:
         absent = _absent(("creatinine", labs.creatinine_mg_dl), ("weight", labs.weight_kg))
         return CriterionResult(code, None, absent), None
-    clearance = cockcroft_gault(age, labs.weight_kg, labs.creatinine_mg_dl, data.sex)
+    clearance = cockcroft_gault(age, labs.weight_kg, labs.creatinine_mg_dl, sex)
     met = round(clearance, CRCL_COMPARE_DIGITS) >= CRCL_MIN
     detail = (
         f"CrCl {clearance:.2f} mL/min {'>=' if met else '<'} {CRCL_MIN:g} (Cockcroft-Gault: "
         f"age {age}, {labs.weight_kg} kg, creatinine {labs.creatinine_mg_dl} mg/dL, "
-        f"{data.sex.value})"
+        f"{sex.value})"
     )
     return CriterionResult(code, met, detail), clearance
 
 
-def _hcg(data: ScreeningData) -> CriterionResult:
+def _hcg(data: ScreeningDetails, sex: Sex) -> CriterionResult:
     code = "INC7_HCG"
-    if data.sex is Sex.MALE:
+    if sex is Sex.MALE:
         return CriterionResult(code, True, "not applicable: male")
     if not data.childbearing_potential:
         return CriterionResult(code, True, "not applicable: female without childbearing potential")
@@ -251,22 +270,25 @@ def _hcg(data: ScreeningData) -> CriterionResult:
     )
 
 
-def _not_lactating(data: ScreeningData) -> CriterionResult:
+def _not_lactating(data: ScreeningDetails, sex: Sex) -> CriterionResult:
     code = "INC7_NOT_LACTATING"
-    if data.sex is Sex.MALE:
+    if sex is Sex.MALE:
         return CriterionResult(code, True, "not applicable: male")
     return CriterionResult(code, not data.lactating, f"female, lactating {_yes(data.lactating)}")
 
 
-def evaluate_eligibility(data: ScreeningData) -> EligibilityResult:
-    """Each registry criterion with its values, and eligible iff all pass (clinical-rules.md §9)."""
+def evaluate_eligibility(
+    data: ScreeningDetails, *, date_of_birth: date, sex: Sex, consented: bool = True
+) -> EligibilityResult:
+    """Each registry criterion with its values, and eligible iff all pass (clinical-rules.md §9):
+    the screening's, and the participant's date of birth, sex and consent."""
     labs = data.labs
-    age = age_on(data.date_of_birth, data.screened_on)
+    age = age_on(date_of_birth, data.screened_on)
     classification = eular_acr_2019(data.eular_acr_criteria)
     sledai = sledai_2k(data.sledai)
     grades = list(data.bilag.values())
     a_count, b_count = grades.count(BilagGrade.A), grades.count(BilagGrade.B)
-    crcl, clearance = _crcl(data, age)
+    crcl, clearance = _crcl(data, age, sex)
     age_met = AGE_MIN <= age <= AGE_MAX
     inclusions = (
         CriterionResult(
@@ -302,9 +324,9 @@ def evaluate_eligibility(data: ScreeningData) -> EligibilityResult:
         _within_uln("INC6_PT", "PT", labs.pt, labs.pt_uln, COAGULATION_ULN_MULTIPLE),
         _at_least("INC6_LVEF", "LVEF", "%", labs.lvef, LVEF_MIN),
         _recorded("INC7_CONTRACEPTION", "contraception agreed", data.contraception_agreed),
-        _hcg(data),
-        _not_lactating(data),
-        _recorded("INC8_CONSENT", "consented", data.consented),
+        _hcg(data, sex),
+        _not_lactating(data, sex),
+        _recorded("INC8_CONSENT", "consented", consented),
     )
     exclusions = tuple(_exclusion(number, data.exclusions) for number in EXCLUSION_NUMBERS)
     return EligibilityResult(

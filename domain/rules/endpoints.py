@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain.rules.assessment import Assessment
+from domain.rules.assessment import VisitScore
 from domain.rules.bilag import new_a_domains, new_b_domains
 from domain.rules.outcome import (
     Criterion,
@@ -82,7 +82,7 @@ def _pga(tenths: int) -> str:
     return f"{tenths / 10:.1f}"
 
 
-def _selena(assessment: Assessment) -> int:
+def _selena(assessment: VisitScore) -> int:
     return selena_sledai(
         assessment.sledai,
         assessment.arthritis_joint_count,
@@ -116,7 +116,7 @@ def _sri4_criteria(ctx: VisitContext) -> list[Criterion]:
     ]
 
 
-def _remission_core(now: Assessment) -> list[Criterion]:
+def _remission_core(now: VisitScore) -> list[Criterion]:
     """Clinical SLEDAI 0 and PGA < 0.5, shared by DORIS and remission off therapy."""
     score, pga = clinical_sledai(now.sledai), known(now.pga_tenths)
     return [

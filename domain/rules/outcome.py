@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from domain.errors import require
-from domain.rules.assessment import Assessment
+from domain.rules.assessment import VisitScore
 from domain.vocabulary import Outcome, Visit
 
 T = TypeVar("T")
@@ -36,9 +36,9 @@ class VisitContext:
     """
 
     visit: Visit
-    current: Assessment | None
-    baseline: Assessment | None
-    previous: Assessment | None
+    current: VisitScore | None
+    baseline: VisitScore | None
+    previous: VisitScore | None
     withdrawn_by_target_day: bool
     rescue_earlier: bool
 
@@ -55,7 +55,7 @@ class Need:
     """A recorded value an endpoint needs; ``read`` gives None when it was not recorded."""
 
     label: str
-    read: Callable[[Assessment], object]
+    read: Callable[[VisitScore], object]
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from domain.inputs import ScreeningDetails
 from domain.participant import Participant
 from domain.rules.assessment import DataQuery
-from domain.views import ScoredVisits, adverse_event_view, visit_view
+from domain.views import adverse_event_view, visit_view
 from domain.vocabulary import (
     FOLLOW_UP_VISITS,
     BilagDomain,
@@ -125,8 +124,7 @@ def subject(participant: Participant) -> Part:
 def screening(participant: Participant, index: int) -> Part:
     """The ``index``-th screening (0-based; repeat key index + 1) and its recorded decision."""
     recorded = participant.screenings[index]
-    details = ScreeningDetails.from_payload(recorded["screening"])
-    result = recorded["result"]
+    details, result = recorded.details, recorded.result
     labs = details.labs
     groups: Groups = {
         ("IG.SCREENING", None): {
@@ -146,21 +144,20 @@ def screening(participant: Participant, index: int) -> Part:
             f"IT.EXCLUSION.EXC{n}": text(n in details.exclusions) for n in range(1, 15)
         },
         ("IG.ELIGIBILITY", None): {
-            "IT.ELIGIBILITY.ELIGIBLE": text(result["eligible"]),
-            "IT.ELIGIBILITY.SLEDAI2K": text(result["sledai_2k"]),
-            "IT.ELIGIBILITY.EULARSC": text(result["eular_acr_score"]),
-            "IT.ELIGIBILITY.CRCL": text(result["creatinine_clearance"]),
-            "IT.ELIGIBILITY.RULESVER": text(recorded.get("rules_version")),
+            "IT.ELIGIBILITY.ELIGIBLE": text(result.eligible),
+            "IT.ELIGIBILITY.SLEDAI2K": text(result.sledai_2k),
+            "IT.ELIGIBILITY.EULARSC": text(result.eular_acr_score),
+            "IT.ELIGIBILITY.CRCL": text(result.creatinine_clearance),
+            "IT.ELIGIBILITY.RULESVER": text(result.rules_version),
         },
     }
-    for criterion in result["criteria"]:
-        groups["IG.CRITERION", criterion["code"]] = {
-            "IT.CRITERION.CODE": text(criterion["code"]),
-            "IT.CRITERION.MET": text(criterion["met"]),
-            "IT.CRITERION.DETAIL": text(criterion["detail"]),
+    for criterion in result.criteria:
+        groups["IG.CRITERION", criterion.code] = {
+            "IT.CRITERION.CODE": text(criterion.code),
+            "IT.CRITERION.MET": text(criterion.met),
+            "IT.CRITERION.DETAIL": text(criterion.detail),
         }
-    queries = [DataQuery(**query) for query in result["data_queries"]]
-    groups.update(_queries(queries))
+    groups.update(_queries(result.data_queries))
     return (("SE.SCREENING", str(index + 1)), ("F.SCREENING", None)), groups
 
 
@@ -172,27 +169,27 @@ _LAB_FIELDS = (
 
 
 def infusion(participant: Participant) -> Part:
-    recorded = participant.infusion or {}
+    recorded = participant.infusion
+    assert recorded is not None
     groups: Groups = {
         ("IG.INFUSION", None): {
-            "IT.INFUSION.INFUSEDAT": text(datetime.fromisoformat(recorded["infused_at"])),
-            "IT.INFUSION.DOSE": text(recorded["dose_cells_per_kg"]),
-            "IT.INFUSION.LOT": text(recorded["lot"]),
+            "IT.INFUSION.INFUSEDAT": text(recorded.infused_at),
+            "IT.INFUSION.DOSE": text(recorded.dose_cells_per_kg),
+            "IT.INFUSION.LOT": text(recorded.lot),
         },
         ("IG.INFUSION_DER", None): {
-            "IT.INFUSION.DATE": text(recorded["infusion_date"]),
-            "IT.INFUSION.TIMEZONE": text(recorded["time_zone"]),
+            "IT.INFUSION.DATE": text(recorded.infusion_date),
+            "IT.INFUSION.TIMEZONE": text(recorded.time_zone),
         },
     }
     return (("SE.INFUSION", None), ("F.INFUSION", None)), groups
 
 
-def visit(participant: Participant, which: Visit, scored: ScoredVisits) -> Part:
-    score = scored.score(which)
-    assert score is not None
-    view = visit_view(participant, which, scored)
+def visit(participant: Participant, which: Visit) -> Part:
+    score = participant.visits[which].score
+    view = visit_view(participant, which)
     outcome = {name: text(verdict.outcome) for name, verdict in view.outcomes.items()}
-    pga = divmod(score.pga_tenths, 10)
+    pga = divmod(score.pga_tenths or 0, 10)
     groups: Groups = {
         ("IG.VISIT", None): {
             "IT.VISIT.DATE": text(score.visit_date),
@@ -233,10 +230,9 @@ def visit(participant: Participant, which: Visit, scored: ScoredVisits) -> Part:
 def visits(participant: Participant, since: Visit = Visit.BASELINE) -> Iterator[Part]:
     """Every scored visit from ``since`` on, in visit order: a visit's outcomes look back at
     the baseline and the visits before it, never at later ones."""
-    scored = ScoredVisits(participant)
     for which in VISIT_ORDER[VISIT_ORDER.index(since) :]:
         if which in participant.visits:
-            yield visit(participant, which, scored)
+            yield visit(participant, which)
 
 
 def adverse_event(
@@ -245,7 +241,7 @@ def adverse_event(
     """The AE as it stands; its overdue flag as read at ``reference``. What only the report
     records (term, category, dates of onset and awareness, relatedness, chronic GVHD severity and
     the CRS, ICANS and acute GVHD signs) only when ``report``: no update changes it."""
-    state = participant.adverse_events[ae_id].current
+    reported = participant.adverse_events[ae_id].report
     view = adverse_event_view(participant, ae_id)
     recorded: dict[str, str | None] = {}
     if report:
@@ -264,12 +260,12 @@ def adverse_event(
         "IT.AE.REPORTED_AT": text(view.reported_to_sponsor_at),
     })  # fmt: skip
     groups: Groups = {("IG.AE", None): recorded}
-    for group, signs in (("CRS", state["crs"]), ("ICANS", state["icans"]),
-                         ("GVHD", state["acute_gvhd"])):  # fmt: skip
+    for group, signs in (("CRS", reported.crs), ("ICANS", reported.icans),
+                         ("GVHD", reported.acute_gvhd)):  # fmt: skip
         if report and signs is not None:
             groups[f"IG.{group}", None] = {
                 f"IT.{group}.{_SIGN_ITEMS.get(name, name.upper())}": text(value)
-                for name, value in signs.items()
+                for name, value in vars(signs).items()
             }
     groups["IG.AE_DER", None] = {
         "IT.AE_DER.SERIOUS": text(view.serious),
@@ -293,10 +289,11 @@ _SIGN_ITEMS = {
 
 
 def withdrawal(participant: Participant) -> Part:
-    recorded = participant.withdrawal or {}
+    recorded = participant.withdrawal
+    assert recorded is not None
     values = {
-        "IT.WITHDRAWAL.DATE": text(recorded["withdrawn_on"]),
-        "IT.WITHDRAWAL.REASON": text(recorded["reason"]),
-        "IT.WITHDRAWAL.NOTE": text(recorded.get("note")),
+        "IT.WITHDRAWAL.DATE": text(recorded.withdrawn_on),
+        "IT.WITHDRAWAL.REASON": text(recorded.reason),
+        "IT.WITHDRAWAL.NOTE": text(recorded.note),
     }
     return (("SE.WITHDRAWAL", None), ("F.WITHDRAWAL", None)), {("IG.WITHDRAWAL", None): values}

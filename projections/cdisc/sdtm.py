@@ -31,7 +31,7 @@ def _yes(flag: bool) -> str:
 
 def _end(p: Participant) -> date | None:
     if p.withdrawal is not None:
-        return date.fromisoformat(p.withdrawal["withdrawn_on"])
+        return p.withdrawal.withdrawn_on
     m12 = p.visits.get(Visit.M12)
     return None if m12 is None else m12.visit_date
 
@@ -39,12 +39,12 @@ def _end(p: Participant) -> date | None:
 def demographics(s: Subject, *, pii: bool) -> Row:
     p, consent = s.participant, s.participant.consent
     withdrawal = p.withdrawal
-    died_withdrawn = withdrawal is not None and withdrawal["reason"] == WithdrawalReason.DEATH
+    died_withdrawn = withdrawal is not None and withdrawal.reason is WithdrawalReason.DEATH
     died = died_withdrawn or any(
         ae.ctcae_grade == 5 or "DEATH" in ae.serious_criteria
         for ae in (adverse_event_view(p, ae_id) for ae_id in p.adverse_events)
     )
-    screened = p.screenings[-1]["result"]["eligible"] if p.screenings else None
+    screened = p.screenings[-1].result.eligible if p.screenings else None
     arm = terms.ARMCD if screened else None
     treated = terms.ARMCD if s.infused is not None else None
     reason = (
@@ -55,7 +55,7 @@ def demographics(s: Subject, *, pii: bool) -> Row:
     return s.row(
         "DM", SUBJID=p.subject_id, RFSTDTC=s.infusion(), RFENDTC=end, RFXSTDTC=s.infusion(),
         RFXENDTC=s.infusion(), RFICDTC=iso(consent.signed_on), RFPENDTC=end,
-        DTHDTC=withdrawal["withdrawn_on"] if died_withdrawn and withdrawal else None,
+        DTHDTC=iso(withdrawal.withdrawn_on) if died_withdrawn and withdrawal else None,
         DTHFL="Y" if died else None, SITEID=consent.site,
         **({"BRTHDTC": iso(consent.date_of_birth)} if pii else {}), AGE=consent.age_at_consent,
         AGEU="YEARS", SEX="F" if consent.sex is Sex.FEMALE else "M", RACE=None, ETHNIC=None,
@@ -74,15 +74,14 @@ def disposition(s: Subject) -> list[Row]:
 
     consented = "INFORMED CONSENT OBTAINED"
     rows = [event(consented, consented, "PROTOCOL MILESTONE", p.consent.signed_on)]
-    if p.screenings and not p.screenings[-1]["result"]["eligible"]:
-        on = date.fromisoformat(p.screenings[-1]["screening"]["screened_on"])
+    if p.screenings and not p.screenings[-1].result.eligible:
+        on = p.screenings[-1].details.screened_on
         rows.append(event("SCREEN FAILURE", "SCREEN FAILURE", "DISPOSITION EVENT", on))
     # The study's one disposition, as ParticipantStatus reads it: a withdrawal, whatever came
     # before it, else the completion of M12.
     if p.withdrawal is not None:
-        reason = WithdrawalReason(p.withdrawal["reason"])
-        term = p.withdrawal.get("note") or decode(reason.value).upper()
-        on = date.fromisoformat(p.withdrawal["withdrawn_on"])
+        reason, on = p.withdrawal.reason, p.withdrawal.withdrawn_on
+        term = p.withdrawal.note or decode(reason.value).upper()
         rows.append(event(term, terms.WITHDRAWAL[reason], "DISPOSITION EVENT", on))
     elif (m12 := p.visits.get(Visit.M12)) is not None:
         rows.append(event("COMPLETED", "COMPLETED", "DISPOSITION EVENT", m12.visit_date))
@@ -94,8 +93,8 @@ def exposure(s: Subject) -> list[Row]:
     if infusion is None or s.start is None:
         return []
     return [s.row(
-        "EX", EXTRT="CHT101", EXDOSE=float(infusion["dose_cells_per_kg"]), EXDOSU="cells/kg",
-        EXDOSFRM="SUSPENSION", EXROUTE="INTRAVENOUS", EXLOT=infusion["lot"], EPOCH="TREATMENT",
+        "EX", EXTRT="CHT101", EXDOSE=float(infusion.dose_cells_per_kg), EXDOSU="cells/kg",
+        EXDOSFRM="SUSPENSION", EXROUTE="INTRAVENOUS", EXLOT=infusion.lot, EPOCH="TREATMENT",
         EXSTDTC=s.infusion(), EXENDTC=s.infusion(), EXSTDY=1, EXENDY=1,
     )]  # fmt: skip
 
@@ -120,7 +119,7 @@ def adverse_events(s: Subject) -> tuple[list[Row], list[Row]]:
             AESTDTC=ae.onset_on.isoformat(), AEENDTC=iso(ae.resolved_on),
             AESTDY=s.day(ae.onset_on), AEENDY=s.day(ae.resolved_on),
         )  # fmt: skip
-        zone = ZoneInfo(p.infusion["time_zone"]) if p.infusion else None
+        zone = ZoneInfo(p.infusion.time_zone) if p.infusion else None
         values = {
             "CRSGR": ae.crs_grade, "ICANSGR": ae.icans_grade, "AGVHDGR": ae.acute_gvhd_grade,
             "CGVHDSEV": value(ae.chronic_gvhd_severity),

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from domain.inputs import ScreeningDetails
 from domain.participant import Participant
 from domain.rules.bilag import NUMERIC, bilag_score
 from domain.rules.sledai import WEIGHTS, sledai_2k
@@ -20,10 +19,10 @@ from projections.cdisc.sdtm_subject import Row, Subject, figure
 def criteria_not_met(s: Subject) -> list[Row]:
     rows = []
     for index, screening in enumerate(s.participant.screenings):
-        on = date.fromisoformat(screening["screening"]["screened_on"])
+        on = screening.details.screened_on
         number, visit = terms.screening_visit(index)
-        for criterion in screening["result"]["criteria"]:
-            code, met = criterion["code"], criterion["met"]
+        for criterion in screening.result.criteria:
+            code, met = criterion.code, criterion.met
             inclusion = code.startswith("INC")
             if (inclusion and met is True) or (not inclusion and met is not True):
                 continue
@@ -41,7 +40,7 @@ def criteria_not_met(s: Subject) -> list[Row]:
 def screening_labs(s: Subject) -> list[Row]:
     rows = []
     for index, screening in enumerate(s.participant.screenings):
-        details = ScreeningDetails.from_payload(screening["screening"])
+        details = screening.details
         number, visit = terms.screening_visit(index)
         on, labs = details.screened_on, details.labs
         for field, (code, name, category, unit, uln_field) in terms.LABS.items():
@@ -74,12 +73,12 @@ def _assessments(p: Participant) -> list[Assessed]:
     """Each screening's and scored visit's SLEDAI-2K descriptors, BILAG grades and PGA."""
     found: list[Assessed] = []
     for index, screening in enumerate(p.screenings):
-        details = ScreeningDetails.from_payload(screening["screening"])
+        details = screening.details
         number, visit = terms.screening_visit(index)
         found.append((number, visit, details.screened_on, details.sledai, details.bilag, None))
     for which, (number, visit) in terms.VISITS.items():
         if (recorded := p.visits.get(which)) is not None:
-            score = recorded.parsed
+            score = recorded.score
             found.append(
                 (number, visit, score.visit_date, score.sledai, score.bilag, score.pga_tenths)
             )

@@ -28,8 +28,7 @@ class Subject:
         infusion = participant.infusion
         self.infused: datetime | None = None
         if infusion is not None:
-            zone = ZoneInfo(infusion["time_zone"])
-            self.infused = datetime.fromisoformat(infusion["infused_at"]).astimezone(zone)
+            self.infused = infusion.infused_at.astimezone(ZoneInfo(infusion.time_zone))
         self.start = participant.infusion_date
 
     def row(self, domain: str, **values: Any) -> Row:

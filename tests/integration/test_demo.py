@@ -53,7 +53,7 @@ def test_demo_screen_failures_fail_one_criterion_each_when_not_rescreened(
     assert failed("NJ01-004") == ["INC2_SLEDAI"]  # SLEDAI-2K 6 is not > 6
     assert failed("NJ01-011") == ["INC6_CRCL"]
     assert rescreened is not None
-    assert [s["result"]["eligible"] for s in rescreened.screenings] == [False, True]
+    assert [s.result.eligible for s in rescreened.screenings] == [False, True]
     assert cohort["NJ01-008"].infused_at is not None
 
 

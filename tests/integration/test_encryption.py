@@ -123,7 +123,7 @@ def test_service_reads_back_every_value_and_projects_it_when_events_are_encrypte
         "NJ01-007", "LMW", "1988-04-17",
     )  # fmt: skip
     assert view.visits[-1].pga == 2.7
-    assert participant.visits[Visit.M1].score["upcr_g_per_g"] == 4.81
+    assert participant.visits[Visit.M1].score.upcr_g_per_g == 4.81
     assert [entry.event.term for entry in ledger.entries] == ["Cytokine release syndrome"]
 
 

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api import inputs as api
+from domain.codec import decode, encode
 from domain.errors import TrialError
 from domain.inputs import (
     AdverseEventReport,
@@ -177,7 +178,7 @@ def test_consent_details_read_back_equal_or_are_refused_when_generated(
     )
 
     if details is not None:
-        assert ConsentDetails.from_payload(stored(details.to_payload())) == details
+        assert decode(ConsentDetails, stored(encode(details))) == details
         assert details.age_at_consent >= 0
 
 
@@ -208,7 +209,7 @@ def test_screening_details_read_back_equal_or_are_refused_when_generated(
     details = accepted_or_refused(build)
 
     if details is not None:
-        assert ScreeningDetails.from_payload(stored(details.to_payload())) == details
+        assert decode(ScreeningDetails, stored(encode(details))) == details
 
 
 def visit_scores() -> st.SearchStrategy[Callable[[], VisitScore]]:
@@ -219,8 +220,8 @@ def visit_scores() -> st.SearchStrategy[Callable[[], VisitScore]]:
               optional: dict[str, Any], sdi: frozenset[SdiItem] | None,
               ) -> Callable[[], VisitScore]:  # fmt: skip
         return lambda: VisitScore(
-            visit, visit_date, sledai, dict(bilag), pga_tenths, prednisone, **optional,
-            sdi_items=sdi,
+            visit=visit, visit_date=visit_date, sledai=sledai, bilag=dict(bilag),
+            pga_tenths=pga_tenths, prednisone_mg_per_day=prednisone, **optional, sdi_items=sdi,
         )  # fmt: skip
 
     return st.builds(
@@ -255,7 +256,7 @@ def test_visit_score_reads_back_equal_or_is_refused_when_generated(
     score = accepted_or_refused(build)
 
     if score is not None:
-        assert VisitScore.from_payload(stored(score.to_payload())) == score
+        assert decode(VisitScore, stored(encode(score))) == score
 
 
 @FUZZ
@@ -266,7 +267,7 @@ def test_infusion_details_store_finite_json_or_are_refused_when_generated(
     details = accepted_or_refused(lambda: InfusionDetails(infused_at, dose, lot))
 
     if details is not None:
-        assert stored(details.to_payload())["lot"] == lot
+        assert stored(encode(details))["lot"] == lot
 
 
 def crs_signs() -> st.SearchStrategy[Callable[[], CrsSigns]]:
@@ -336,7 +337,7 @@ def test_adverse_event_report_stores_finite_json_or_is_refused_when_generated(
     report = accepted_or_refused(build)
 
     if report is not None:
-        assert stored(report.to_payload())["ae_id"] == report.ae_id
+        assert stored(encode(report))["ae_id"] == report.ae_id
 
 
 @FUZZ
@@ -361,7 +362,7 @@ def test_adverse_event_update_stores_json_or_is_refused_when_generated(
     )
 
     if update is not None:
-        assert set(stored(update.to_payload())) == {
+        assert set(stored(encode(update, omit=("ae_id", "reason")))) == {
             "ctcae_grade", "resolved_on", "serious", "reported_to_sponsor_at",
         }  # fmt: skip
 
@@ -379,7 +380,7 @@ def test_withdrawal_stores_json_when_generated(
     in_calendar = date(1900, 1, 1) <= withdrawn_on <= date(2199, 12, 31)
     assert (withdrawal is not None) == (in_calendar and storable_note)
     if withdrawal is not None:
-        assert stored(withdrawal.to_payload())["note"] == note
+        assert stored(encode(withdrawal))["note"] == note
 
 
 # ----- the API's input types, as strawberry builds them from GraphQL variables -----

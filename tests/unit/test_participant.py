@@ -12,7 +12,9 @@ from uuid import UUID, uuid5
 import pytest
 from eventsourcing.domain import Aggregate
 
+from domain.codec import encode
 from domain.errors import DomainRuleViolation, NotFound, TrialError
+from domain.inputs import Withdrawal
 from domain.participant import Participant, Signature, participant_id
 from domain.rules.eligibility import CRITERION_CODES
 from domain.vocabulary import (
@@ -155,7 +157,7 @@ def test_screened_event_records_every_criterion_the_decision_and_the_rules_versi
     assert screened.rules_version == "2026.1"
     assert screened.result["eligible"] is True
     assert [c["code"] for c in screened.result["criteria"]] == list(CRITERION_CODES)
-    assert screened.screening == screening().to_payload()
+    assert screened.screening == encode(screening())
 
 
 def test_replaying_the_events_rebuilds_an_equal_participant_when_the_story_is_replayed() -> None:
@@ -173,7 +175,7 @@ def test_replaying_the_events_rebuilds_an_equal_participant_when_the_story_is_re
     assert replayed.visits == participant.visits
     assert replayed.visits[Visit.M1].corrected
     assert replayed.adverse_events == participant.adverse_events
-    assert replayed.adverse_events["AE-001"].current["ctcae_grade"] == 3
+    assert replayed.adverse_events["AE-001"].ctcae_grade == 3
     assert vars(replayed) == vars(participant)
 
 
@@ -310,7 +312,8 @@ def test_infusion_records_the_infusion_date_in_the_trial_time_zone_when_recorded
 
     assert participant.infusion_date == date(2025, 6, 20)
     assert participant.infusion is not None
-    assert participant.infusion["time_zone"] == "Asia/Shanghai"
+    assert participant.infusion is not None
+    assert participant.infusion.time_zone == "Asia/Shanghai"
 
 
 # ----- visits -----
@@ -351,7 +354,7 @@ def test_correction_replaces_the_values_and_marks_the_visit_corrected_when_reaso
 
     recorded = participant.visits[Visit.M1]
     assert recorded.corrected
-    assert recorded.score["pga_tenths"] == 5
+    assert recorded.score.pga_tenths == 5
     assert len(participant.collect_events()) == 1
 
 
@@ -477,7 +480,7 @@ def test_adverse_event_update_accepted_when_participant_withdrew() -> None:
 
     [updated] = participant.collect_events()
     assert isinstance(updated, Participant.AdverseEventUpdated)
-    assert participant.adverse_events["AE-001"].current["ctcae_grade"] == 3
+    assert participant.adverse_events["AE-001"].ctcae_grade == 3
 
 
 def test_withdrawal_refused_when_participant_already_withdrew() -> None:
@@ -730,10 +733,10 @@ def test_adverse_event_update_keeps_the_report_and_folds_in_changes_when_updated
     )
     participant.update_adverse_event(ae_update(ctcae_grade=3), NOW, TODAY, signature())
 
-    current = participant.adverse_events["AE-001"].current
-    assert (current["ctcae_grade"], current["serious"]) == (3, ["HOSPITALISATION"])
-    assert current["term"] == "Cytokine release syndrome"
-    assert current["onset_on"] == "2025-06-21"
+    current = participant.adverse_events["AE-001"]
+    assert (current.ctcae_grade, current.serious) == (3, {SeriousCriterion.HOSPITALISATION})
+    assert current.report.term == "Cytokine release syndrome"
+    assert current.report.onset_on == date(2025, 6, 21)
 
 
 def test_withdrawal_records_date_and_reason_when_withdrawn() -> None:
@@ -741,11 +744,9 @@ def test_withdrawal_records_date_and_reason_when_withdrawn() -> None:
 
     participant.withdraw(withdrawal(date(2025, 7, 1), WithdrawalReason.DEATH), TODAY, signature())
 
-    assert participant.withdrawal == {
-        "withdrawn_on": "2025-07-01",
-        "reason": "DEATH",
-        "note": "moved away",
-    }
+    assert participant.withdrawal == Withdrawal(
+        withdrawn_on=date(2025, 7, 1), reason=WithdrawalReason.DEATH, note="moved away"
+    )
 
 
 def test_screening_is_recorded_with_the_participant_when_screened_twice() -> None:
@@ -753,8 +754,8 @@ def test_screening_is_recorded_with_the_participant_when_screened_twice() -> Non
 
     participant.screen(screening(), TODAY, signature())
 
-    assert [s["result"]["eligible"] for s in participant.screenings] == [False, True]
-    assert participant.screenings[0]["screening"]["screened_on"] == SCREENED_ON.isoformat()
+    assert [s.result.eligible for s in participant.screenings] == [False, True]
+    assert participant.screenings[0].details.screened_on == SCREENED_ON
 
 
 def test_visit_dates_of_the_story_are_on_their_target_days() -> None:
@@ -771,5 +772,5 @@ def test_score_keeps_the_visit_values_when_recorded() -> None:
 
     participant = scored(score)
 
-    assert participant.visits[Visit.M1].score == score.to_payload()
+    assert participant.visits[Visit.M1].score == score
     assert participant.visits[Visit.M1].visit_date == VISIT_DATES[Visit.M1]

@@ -1,5 +1,5 @@
-"""PGA in tenths, BILAG grade completeness and Assessment validation (clinical-rules.md §3, General
-conventions)."""
+"""PGA in tenths, BILAG grade completeness and the validation of a time point's values
+(clinical-rules.md §3, General conventions)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import BadInput
-from domain.rules.assessment import Assessment, bilag_grades, pga_tenths
+from domain.rules.assessment import bilag_grades, pga_tenths
 from domain.vocabulary import BilagDomain, BilagGrade, SledaiDescriptor
+from tests.unit.rules.visit_records import record
 
 ALL_E = {domain: BilagGrade.E for domain in BilagDomain}
 
@@ -151,15 +152,15 @@ def test_bilag_grades_rejected_naming_domain_when_domain_graded_twice(
     assert "RENAL" in error.value.message
 
 
-def test_assessment_accepted_when_screening_records_descriptors_and_grades_only() -> None:
-    assessment = Assessment(sledai=frozenset({SledaiDescriptor.RASH}), bilag=ALL_E)
+def test_assessment_accepted_when_recording_descriptors_and_grades_only() -> None:
+    assessment = record(sledai=frozenset({SledaiDescriptor.RASH}), bilag=ALL_E)
 
     assert assessment.pga_tenths is None
     assert assessment.upcr_g_per_g is None
 
 
 def test_assessment_cannot_be_changed_when_created() -> None:
-    assessment = Assessment(sledai=frozenset(), bilag=ALL_E)
+    assessment = record(sledai=frozenset(), bilag=ALL_E)
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         assessment.pga_tenths = 5  # type: ignore[misc]
@@ -171,7 +172,7 @@ def test_assessment_rejected_naming_domain_when_bilag_domain_missing() -> None:
     }
 
     with pytest.raises(BadInput) as error:
-        Assessment(sledai=frozenset(), bilag=bilag)
+        record(sledai=frozenset(), bilag=bilag)
 
     assert error.value.rule == "BILAG_DOMAINS"
     assert "OPHTHALMIC" in error.value.message
@@ -189,7 +190,7 @@ def test_assessment_rejected_naming_domain_when_bilag_domain_missing() -> None:
     ],
 )
 def test_assessment_accepted_when_value_on_lower_or_upper_bound(field: str, value: float) -> None:
-    assessment = Assessment(sledai=frozenset(), bilag=ALL_E, **{field: value})
+    assessment = record(sledai=frozenset(), bilag=ALL_E, **{field: value})
 
     assert getattr(assessment, field) == value
 
@@ -212,7 +213,7 @@ def test_assessment_rejected_naming_rule_and_value_when_value_out_of_range(
     field: str, value: float, rule: str, shown: str
 ) -> None:
     with pytest.raises(BadInput) as error:
-        Assessment(sledai=frozenset(), bilag=ALL_E, **{field: value})
+        record(sledai=frozenset(), bilag=ALL_E, **{field: value})
 
     assert error.value.rule == rule
     assert shown in error.value.message

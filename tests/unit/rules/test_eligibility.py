@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from domain.rules.eligibility import (
     CriterionResult,
     EligibilityResult,
     Labs,
-    ScreeningData,
+    ScreeningDetails,
     age_on,
     evaluate_eligibility,
 )
@@ -35,11 +35,8 @@ def bilag(**grades: BilagGrade) -> dict[BilagDomain, BilagGrade]:
 
 # NJ01-007: a 35-year-old woman of childbearing potential who meets every criterion.
 # CrCl (Cockcroft-Gault) = 105 × 60 / (72 × 0.8) × 0.85 = 92.97 mL/min.
-NJ01_007 = ScreeningData(
+NJ01_007 = ScreeningDetails(
     screened_on=SCREENED_ON,
-    date_of_birth=date(1990, 5, 15),
-    sex=Sex.FEMALE,
-    consented=True,
     labs=Labs(
         wbc=4.5,
         anc=2.1,
@@ -104,12 +101,40 @@ RULEBOOK_CODES = [
 ]
 
 
-def screening(**changes: Any) -> ScreeningData:
-    return replace(NJ01_007, **changes)
+@dataclass(frozen=True)
+class Candidate:
+    """NJ01-007's screening and what eligibility reads of her consent."""
+
+    screening: ScreeningDetails = NJ01_007
+    date_of_birth: date = date(1990, 5, 15)
+    sex: Sex = Sex.FEMALE
+    consented: bool = True
 
 
-def with_labs(**changes: Any) -> ScreeningData:
-    return replace(NJ01_007, labs=replace(NJ01_007.labs, **changes))
+PERSON = ("date_of_birth", "sex", "consented")
+
+
+def screening(**changes: Any) -> Candidate:
+    """NJ01-007 with these changes, of the screening or of her date of birth, sex, consent."""
+    person = {
+        name: changes.pop(name) for name in ("date_of_birth", "sex", "consented") if name in changes
+    }
+    return Candidate(replace(NJ01_007, **changes), **person)
+
+
+def with_labs(**changes: Any) -> Candidate:
+    return screening(labs=replace(NJ01_007.labs, **changes))
+
+
+def evaluate(candidate: Candidate | ScreeningDetails) -> EligibilityResult:
+    if isinstance(candidate, ScreeningDetails):
+        candidate = Candidate(candidate)
+    return evaluate_eligibility(
+        candidate.screening,
+        date_of_birth=candidate.date_of_birth,
+        sex=candidate.sex,
+        consented=candidate.consented,
+    )
 
 
 def criterion(result: EligibilityResult, code: str) -> CriterionResult:
@@ -130,7 +155,7 @@ def failures(result: EligibilityResult) -> set[str]:
 
 
 def test_evaluate_eligibility_eligible_when_every_criterion_passes() -> None:
-    result = evaluate_eligibility(NJ01_007)
+    result = evaluate(NJ01_007)
 
     assert result.eligible is True
     assert failures(result) == set()
@@ -142,7 +167,7 @@ def test_evaluate_eligibility_eligible_when_every_criterion_passes() -> None:
 
 
 def test_criteria_follow_the_rulebook_order_when_evaluated() -> None:
-    result = evaluate_eligibility(NJ01_007)
+    result = evaluate(NJ01_007)
 
     assert list(CRITERION_CODES) == RULEBOOK_CODES
     assert [c.code for c in result.criteria] == RULEBOOK_CODES
@@ -176,9 +201,9 @@ SINGLE_FAILURES = [
     ("code", "data"), SINGLE_FAILURES, ids=[code for code, _ in SINGLE_FAILURES]
 )
 def test_evaluate_eligibility_not_eligible_when_one_criterion_fails(
-    code: str, data: ScreeningData
+    code: str, data: Candidate
 ) -> None:
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert result.eligible is False
     assert failures(result) == {code}
@@ -211,7 +236,7 @@ MISSING = [
 def test_evaluate_eligibility_not_eligible_with_met_none_when_a_needed_value_is_missing(
     code: str, field: str, named: str
 ) -> None:
-    result = evaluate_eligibility(with_labs(**{field: None}))
+    result = evaluate(with_labs(**{field: None}))
 
     assert result.eligible is False
     assert failures(result) == {code}
@@ -221,11 +246,11 @@ def test_evaluate_eligibility_not_eligible_with_met_none_when_a_needed_value_is_
 
 
 def test_creatinine_clearance_is_none_when_creatinine_missing() -> None:
-    assert evaluate_eligibility(with_labs(creatinine_mg_dl=None)).creatinine_clearance is None
+    assert evaluate(with_labs(creatinine_mg_dl=None)).creatinine_clearance is None
 
 
 def test_gilbert_and_platelets_not_needed_when_bilirubin_normal_and_platelets_missing() -> None:
-    result = evaluate_eligibility(with_labs(gilbert_syndrome=None, platelets=None))
+    result = evaluate(with_labs(gilbert_syndrome=None, platelets=None))
 
     assert result.eligible is True
 
@@ -248,7 +273,7 @@ def test_gilbert_and_platelets_not_needed_when_bilirubin_normal_and_platelets_mi
 def test_age_criterion_met_only_when_age_18_to_65_at_screening(
     date_of_birth: date, age: int, met: bool
 ) -> None:
-    result = evaluate_eligibility(screening(date_of_birth=date_of_birth))
+    result = evaluate(screening(date_of_birth=date_of_birth))
 
     assert criterion(result, "INC5_AGE").met is met
     assert f"age {age}" in criterion(result, "INC5_AGE").detail
@@ -305,7 +330,7 @@ def test_age_on_rises_by_at_most_one_when_a_day_passes(born: date, days: int) ->
 def test_sledai_criterion_met_only_when_sledai_2k_above_6(
     descriptors: set[D], score: int, met: bool
 ) -> None:
-    result = evaluate_eligibility(screening(sledai=frozenset(descriptors)))
+    result = evaluate(screening(sledai=frozenset(descriptors)))
 
     assert result.sledai_2k == score
     assert criterion(result, "INC2_SLEDAI").met is met
@@ -329,7 +354,7 @@ def test_sledai_criterion_met_only_when_sledai_2k_above_6(
 def test_bilag_criterion_met_only_when_one_a_or_two_b(
     grades: dict[str, BilagGrade], met: bool
 ) -> None:
-    result = evaluate_eligibility(screening(bilag=bilag(**grades)))
+    result = evaluate(screening(bilag=bilag(**grades)))
 
     assert criterion(result, "INC3_BILAG").met is met
 
@@ -347,7 +372,7 @@ def test_bilag_criterion_met_only_when_one_a_or_two_b(
 def test_eular_acr_criterion_met_only_when_classified(
     criteria: set[C], score: int, met: bool
 ) -> None:
-    result = evaluate_eligibility(screening(eular_acr_criteria=frozenset(criteria)))
+    result = evaluate(screening(eular_acr_criteria=frozenset(criteria)))
 
     assert result.eular_acr_score == score
     assert criterion(result, "INC1_EULAR_ACR").met is met
@@ -398,14 +423,14 @@ LAB_CASES: list[tuple[str, dict[str, Any], bool | None]] = [
 def test_organ_function_criterion_met_when_at_threshold_and_not_beyond(
     code: str, labs: dict[str, Any], met: bool | None
 ) -> None:
-    result = evaluate_eligibility(with_labs(**labs))
+    result = evaluate(with_labs(**labs))
 
     assert criterion(result, code).met is met
     assert result.eligible is (met is True)
 
 
 def test_detail_names_the_values_when_a_lab_criterion_is_evaluated() -> None:
-    result = evaluate_eligibility(with_labs(wbc=3.2, alt=130, anc=0.5))
+    result = evaluate(with_labs(wbc=3.2, alt=130, anc=0.5))
 
     assert criterion(result, "INC6_WBC").detail == "WBC 3.2 x10^9/L >= 3"
     assert criterion(result, "INC6_ALT").detail == "ALT 130 > 3 x ULN 40"
@@ -438,10 +463,10 @@ def test_crcl_criterion_met_when_cockcroft_gault_at_least_60(
     sex: Sex, born: date, weight_and_creatinine: tuple[float, float], clearance: float, met: bool
 ) -> None:
     weight, creatinine = weight_and_creatinine
-    data = screening(sex=sex, date_of_birth=born)
-    data = replace(data, labs=replace(data.labs, weight_kg=weight, creatinine_mg_dl=creatinine))
+    labs = replace(NJ01_007.labs, weight_kg=weight, creatinine_mg_dl=creatinine)
+    data = screening(sex=sex, date_of_birth=born, labs=labs)
 
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert result.creatinine_clearance == pytest.approx(clearance, abs=0.0001)
     assert criterion(result, "INC6_CRCL").met is met
@@ -466,7 +491,7 @@ def test_crcl_criterion_met_when_cockcroft_gault_at_least_60(
 def test_hcg_criterion_met_when_negative_within_7_days_before_screening(
     tested_on: date | None, met: bool | None
 ) -> None:
-    result = evaluate_eligibility(with_labs(hcg_negative_on=tested_on))
+    result = evaluate(with_labs(hcg_negative_on=tested_on))
 
     assert criterion(result, "INC7_HCG").met is met
     assert result.eligible is (met is True)
@@ -480,10 +505,10 @@ def test_hcg_criterion_met_when_negative_within_7_days_before_screening(
 def test_hcg_criterion_met_as_not_applicable_when_no_childbearing_potential_or_male(
     sex: Sex, childbearing_potential: bool
 ) -> None:
-    data = screening(sex=sex, childbearing_potential=childbearing_potential)
-    data = replace(data, labs=replace(data.labs, hcg_negative_on=None))
+    labs = replace(NJ01_007.labs, hcg_negative_on=None)
+    data = screening(sex=sex, childbearing_potential=childbearing_potential, labs=labs)
 
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert criterion(result, "INC7_HCG").met is True
     assert "not applicable" in criterion(result, "INC7_HCG").detail
@@ -514,13 +539,13 @@ def test_not_lactating_criterion_applies_to_every_female_when_evaluated(
 ) -> None:
     data = screening(sex=sex, childbearing_potential=childbearing_potential, lactating=lactating)
 
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert criterion(result, "INC7_NOT_LACTATING").met is met
 
 
 def test_contraception_criterion_not_met_when_a_man_does_not_agree() -> None:
-    result = evaluate_eligibility(screening(sex=Sex.MALE, contraception_agreed=False))
+    result = evaluate(screening(sex=Sex.MALE, contraception_agreed=False))
 
     assert criterion(result, "INC7_CONTRACEPTION").met is False
     assert result.eligible is False
@@ -530,7 +555,7 @@ def test_contraception_criterion_not_met_when_a_man_does_not_agree() -> None:
 
 
 def test_exclusions_met_only_for_the_recorded_numbers_when_several_apply() -> None:
-    result = evaluate_eligibility(screening(exclusions=frozenset({1, 14})))
+    result = evaluate(screening(exclusions=frozenset({1, 14})))
 
     assert result.eligible is False
     assert {c.code for c in result.criteria if c.code.startswith("EXC") and c.met} == {
@@ -584,10 +609,9 @@ def test_screening_data_rejected_when_exclusion_number_outside_1_to_14(number: i
 def test_data_queries_raised_when_screening_descriptor_contradicts_its_lab(
     descriptors: set[D], labs: dict[str, Any], codes: list[str]
 ) -> None:
-    data = with_labs(**labs)
-    data = replace(data, sledai=data.sledai | descriptors)
+    data = screening(labs=replace(NJ01_007.labs, **labs), sledai=NJ01_007.sledai | descriptors)
 
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert [q.code for q in result.data_queries] == codes
 
@@ -595,7 +619,7 @@ def test_data_queries_raised_when_screening_descriptor_contradicts_its_lab(
 def test_data_query_leaves_score_and_decision_unchanged_when_raised() -> None:
     data = screening(sledai=NJ01_007.sledai | {D.LEUKOPENIA})
 
-    result = evaluate_eligibility(data)
+    result = evaluate(data)
 
     assert [q.code for q in result.data_queries] == ["LEUKOPENIA_LAB_MISMATCH"]
     assert result.sledai_2k == 11
@@ -651,6 +675,6 @@ def test_screening_data_rejected_when_a_bilag_domain_is_missing() -> None:
 
 def test_screening_data_rejected_when_screened_before_birth() -> None:
     with pytest.raises(BadInput) as error:
-        screening(date_of_birth=SCREENED_ON + DAY)
+        evaluate(screening(date_of_birth=SCREENED_ON + DAY))
 
     assert error.value.rule == "DATE_OF_BIRTH"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.rules.assessment import Assessment
+from domain.rules.assessment import VisitScore
 from domain.rules.endpoints import (
     LLDAS_MAJOR_ORGANS,
     VisitContext,
@@ -27,6 +27,7 @@ from tests.unit.rules.visit_records import (
     SCREENING_RECORD,
     at_visit,
     bilag,
+    record,
     sledai,
 )
 
@@ -177,7 +178,7 @@ grades = st.fixed_dictionaries(
     {domain: st.sampled_from(list(BilagGrade)) for domain in BilagDomain}
 )
 records = st.builds(
-    Assessment,
+    record,
     sledai=st.frozensets(st.sampled_from(list(D))),
     bilag=grades,
     arthritis_joint_count=st.none() | st.integers(0, 28),
@@ -187,7 +188,7 @@ records = st.builds(
 )
 
 
-def selena(record: Assessment) -> int:
+def selena(record: VisitScore) -> int:
     return selena_sledai(
         record.sledai, record.arthritis_joint_count, record.proteinuria_new_or_increased
     )
@@ -195,7 +196,7 @@ def selena(record: Assessment) -> int:
 
 @given(now=records, baseline=records, rescue_earlier=st.booleans())
 def test_sri4_never_responder_when_selena_fell_by_fewer_than_4(
-    now: Assessment, baseline: Assessment, rescue_earlier: bool
+    now: VisitScore, baseline: VisitScore, rescue_earlier: bool
 ) -> None:
     verdict = sri4(at_visit(now, baseline=baseline, rescue_earlier=rescue_earlier))
 
@@ -237,7 +238,7 @@ def test_doris_and_remission_off_therapy_by_criteria(
 @pytest.mark.parametrize(
     "baseline", [SCREENING_RECORD, None, BASELINE_RECORD], ids=["screening", "none", "baseline"]
 )
-def test_doris_responder_when_baseline_has_no_pga(baseline: Assessment | None) -> None:
+def test_doris_responder_when_baseline_has_no_pga(baseline: VisitScore | None) -> None:
     ctx = at_visit(baseline=baseline)
 
     assert doris(ctx).outcome is R

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from domain.errors import BadInput
-from domain.rules.assessment import Assessment
+from domain.rules.assessment import VisitScore
 from domain.rules.endpoints import ENDPOINTS, VisitContext, evaluate_all
 from domain.vocabulary import Outcome, Visit
 from tests.unit.rules.visit_records import (
@@ -140,7 +140,7 @@ def test_endpoint_non_responder_by_imputation_when_withdrawn_and_visit_not_score
     "current", [M1_RECORD, RESCUED, GAPPY], ids=["responding", "rescued", "gappy"]
 )
 def test_every_endpoint_judged_on_its_data_when_withdrawn_after_a_scored_visit(
-    current: Assessment,
+    current: VisitScore,
 ) -> None:
     scored = at_visit(current)
 

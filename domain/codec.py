@@ -1,0 +1,164 @@
+"""One codec for every payload: domain values to the JSON values events and documents carry.
+
+``encode`` writes a dataclass as an object in field order, an enum as its value, a date or an
+instant as ISO 8601 text (with the offset it was given), a set as a sorted list, mappings and
+sequences item by item. ``decode(kind, value)`` reads it back by the type hints of ``kind``.
+
+Decoding builds values without running their checks again (``build``): a payload was checked
+when it was recorded, and a stream recorded under an earlier rule must replay whatever rule has
+tightened since. A key the type no longer has is passed over, and a field the payload lacks takes
+the field's default: what an earlier version stored keeps reading back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Collection, Mapping
+from datetime import date, datetime
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar
+from uuid import UUID
+
+T = TypeVar("T")
+Decoder = Callable[[Any], Any]
+
+
+def encode(value: Any, omit: Collection[str] = ()) -> Any:
+    """The JSON value of ``value``; ``omit`` names top-level fields a payload leaves out."""
+    if value is None or (isinstance(value, str | int | float) and not isinstance(value, Enum)):
+        return value
+    names = _field_names(typing.cast(Any, type(value)))
+    if names is not None:
+        return {name: encode(getattr(value, name)) for name in names if name not in omit}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {encode(key): encode(item) for key, item in value.items()}
+    if isinstance(value, frozenset | set):
+        return sorted(encode(item) for item in value)
+    if isinstance(value, list | tuple):
+        return [encode(item) for item in value]
+    raise TypeError(f"no JSON value for {type(value).__name__}")
+
+
+def decode(kind: type[T], value: Any) -> T:
+    """The value of type ``kind`` that ``encode`` turned into ``value``."""
+    key: Any = kind
+    decoder = _decoder(key)
+    result: T = value if decoder is None or value is None else decoder(value)
+    return result
+
+
+def build(kind: type[T], **values: Any) -> T:
+    """A dataclass value from values already checked (or to be taken as recorded): the fields
+    given, the defaults for the others, and no ``__post_init__``."""
+    key: Any = kind
+    instance = object.__new__(kind)
+    instance.__dict__.update(_defaults(key), **values)
+    return instance
+
+
+@cache
+def _field_names(kind: Any) -> tuple[str, ...] | None:
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(field.name for field in dataclasses.fields(kind) if field.init)
+
+
+@cache
+def _defaults(kind: Any) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for field in dataclasses.fields(kind):
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults[field.name] = field.default_factory()
+    return defaults
+
+
+@cache
+def _decoder(kind: Any) -> Decoder | None:
+    """How to read a JSON value of the type ``kind``; None where the JSON value is the value."""
+    origin = typing.get_origin(kind)
+    arguments = typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [_decoder(option) for option in arguments if option is not type(None)]
+        return None if options[0] is None else _optional(options[0])
+    if origin in (frozenset, set):
+        item = _decoder(arguments[0]) or _same
+        return lambda values: frozenset(map(item, values))
+    if origin in (tuple, list):
+        item = _decoder(arguments[0]) or _same
+        sequence = tuple if origin is tuple else list
+        return lambda values: sequence(map(item, values))
+    if origin in (dict, Mapping):
+        key, item = (_decoder(argument) or _same for argument in arguments)
+        return lambda values: {key(k): item(v) for k, v in values.items()}
+    if isinstance(kind, type):
+        if dataclasses.is_dataclass(kind):
+            return _dataclass_decoder(kind)
+        if issubclass(kind, Enum):
+            return _enum_decoder(kind)
+        if kind is datetime:
+            return datetime.fromisoformat
+        if kind is date:
+            return date.fromisoformat
+        if kind is UUID:
+            return UUID
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _optional(item: Decoder) -> Decoder:
+    return lambda value: None if value is None else item(value)
+
+
+def _enum_decoder(kind: type[Enum]) -> Decoder:
+    members = kind._value2member_map_
+
+    def read(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):
+            return kind(value)  # an alias, or a value no member has: Enum's own answer
+
+    return read
+
+
+def _dataclass_decoder(kind: type) -> Decoder:
+    """A reader compiled for ``kind``, as ``dataclasses`` compiles ``__init__``: one dictionary
+    display of its fields, each read with its decoder. A replay reads every event of a stream,
+    and a loop over the fields of each value would cost more than the rest of the replay.
+    (A dataclass whose fields referred to itself would recurse here; no domain value does.)"""
+    hints = typing.get_type_hints(kind)
+    defaults = _defaults(kind)
+    scope: dict[str, Any] = {"new": object.__new__, "kind": kind, "defaults": defaults}
+    entries = []
+    for index, name in enumerate(_field_names(kind) or ()):
+        found = f"get({name!r}, defaults[{name!r}])" if name in defaults else f"value[{name!r}]"
+        decoder = _decoder(hints[name])
+        if decoder is None:
+            entries.append(f"{name!r}: {found},")
+        else:
+            scope[f"decode_{index}"] = decoder
+            entries.append(f"{name!r}: None if (v := {found}) is None else decode_{index}(v),")
+    source = "\n".join([
+        "def read(value):",
+        "    get = value.get",
+        "    instance = new(kind)",
+        "    instance.__dict__.update({", *(f"        {entry}" for entry in entries), "    })",
+        "    return instance",
+    ])  # fmt: skip
+    exec(source, scope)  # the source is made of the type's own field names
+    reader: Decoder = scope["read"]
+    return reader
