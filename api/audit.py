@@ -7,6 +7,7 @@ participant data. ``verifyAuditChain`` is for AUDITORs only.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import cast
 from uuid import UUID
 
@@ -50,7 +51,7 @@ def audit_page(
         participant_ids=_readable(service, principal, pid),
         pii=principal.sees_pii,
     )
-    disclosed = list(dict.fromkeys(entry.participant_id for entry in page.entries))
+    disclosed = list(dict.fromkeys(trail.entry.participant_id for trail in page.entries))
     detail = {"participantId": pid, "after": after, "limit": limit}
     record_read(service, principal, AUDIT_TRAIL, disclosed, detail)
     return AuditPage(entries=[_entry(entry) for entry in page.entries], next_after=page.next_after)
@@ -68,18 +69,19 @@ def _readable(service: Service, principal: Principal, pid: UUID | None) -> list[
     return [participant for participant, site in sites.items() if principal.can_read(site)]
 
 
-def _entry(entry: TrailEntry) -> AuditEntry:
+def _entry(trail: TrailEntry) -> AuditEntry:
+    entry, audit = trail.entry, trail.entry.audit
     return AuditEntry(
         position=entry.position,
         participant_id=strawberry.ID(str(entry.participant_id)),
         version=entry.version,
         event_type=entry.event_type,
-        recorded_at=entry.recorded_at,
-        actor=entry.actor,
-        actor_role=Role(entry.actor_role),
-        actor_site=entry.actor_site,
-        reason=entry.reason,
-        data=cast(JSON, entry.data),
+        recorded_at=entry.recorded_at.astimezone(UTC),
+        actor=audit.actor,
+        actor_role=Role(audit.actor_role),
+        actor_site=audit.actor_site,
+        reason=audit.reason,
+        data=cast(JSON, trail.data),
         hash=entry.hash or "",
         previous_hash=entry.previous_hash,
     )

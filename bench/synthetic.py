@@ -13,7 +13,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from domain.application import EventAudit, TrialApplication, command_digest
+from domain.application import TrialApplication, command_digest
+from domain.event_log import EventAudit
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,

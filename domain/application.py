@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from domain.errors import (
     NotFound,
     require,
 )
+from domain.event_log import EventAudit, EventLog
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,
@@ -62,64 +63,6 @@ class CommandResult:
     version: int
     position: int
     recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class CommandReceipt:
-    """What the event log remembers of an idempotent command."""
-
-    participant_id: UUID
-    version: int
-    position: int
-    recorded_at: datetime
-    command_digest: str | None
-
-
-@dataclass
-class EventAudit:
-    """Passed to the recorder with the events; it fills in ``recorded_at`` (transaction time)."""
-
-    actor: str
-    actor_role: str
-    actor_site: str | None
-    reason: str | None
-    idempotency_key: str | None
-    command_digest: str
-    recorded_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class EventLogEntry:
-    """Who recorded an event, when and why: its row of the event log."""
-
-    position: int
-    participant_id: UUID
-    version: int
-    event_type: str
-    recorded_at: datetime
-    actor: str
-    actor_role: str
-    actor_site: str | None
-    reason: str | None
-
-    @classmethod
-    def fields_of(cls, row: Mapping[str, Any]) -> dict[str, Any]:
-        """This entry's fields from an event-log row that may hold more columns."""
-        return {name: row[name] for name in cls.__dataclass_fields__}
-
-
-class EventLog(Protocol):
-    """The lookups the recorder answers from the event log (``infra.recorder``)."""
-
-    def find_command(self, idempotency_key: str) -> CommandReceipt | None: ...
-
-    def version_at(self, participant_id: UUID, instant: datetime) -> int | None: ...
-
-    def position_at(self, instant: datetime) -> int: ...
-
-    def log_entries(self, participant_id: UUID) -> list[EventLogEntry]: ...
-
-    def participant_ids(self) -> list[UUID]: ...
 
 
 @dataclass(frozen=True)
@@ -182,6 +125,13 @@ class TrialApplication(Application[UUID]):
         time_zone: str = DEFAULT_TIME_ZONE,
     ) -> None:
         super().__init__(env)
+        recorder = self.recorder
+        if not isinstance(recorder, EventLog):
+            raise TypeError(
+                f"the recorder {type(recorder).__name__} keeps no event log: the trial's"
+                " recorders implement domain.event_log.EventLog (infra.recorder, infra.memory)"
+            )
+        self.event_log: EventLog = recorder
         self.clock = clock
         self.time_zone = time_zone
         cipher_key = self.env.get("CIPHER_KEY") or ""
@@ -190,10 +140,6 @@ class TrialApplication(Application[UUID]):
             if cipher_key
             else None
         )
-
-    @property
-    def event_log(self) -> EventLog:
-        return cast(EventLog, self.recorder)
 
     def today(self, now: datetime) -> date:
         """Today's calendar date in the trial's time zone."""
@@ -362,7 +308,7 @@ class TrialApplication(Application[UUID]):
         receipt = self.event_log.find_command(request.idempotency_key)
         if receipt is None:
             return None
-        if receipt.command_digest != digest:
+        if receipt.audit.command_digest != digest:
             raise IdempotencyConflict(
                 "IDEMPOTENCY_KEY",
                 f"idempotency key {request.idempotency_key!r} was used with a different input",

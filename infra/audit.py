@@ -31,7 +31,8 @@ from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
 from domain.application import TrialApplication
-from infra.chain import Link, chain_hash
+from domain.event_log import LogEntry
+from infra.chain import chain_hash
 from infra.recorder import LOG_TABLE, SEALS_TABLE, TrialRecorder
 
 log = logging.getLogger("trial.audit")
@@ -170,7 +171,7 @@ def _check_row(row: Row, expected: int, previous_hash: str | None, decode: Decod
         return _Break(version, "the event has no hash")
     if row["previous_hash"] != previous_hash:
         return _Break(version, "its previous hash is not the hash of the version before")
-    if chain_hash(Link.of(row), previous_hash) != row["hash"]:
+    if chain_hash(LogEntry.from_row(row), row["topic"], bytes(row["state"])) != row["hash"]:
         return _Break(version, "its content does not match its hash")
     stored = StoredEvent(row["originator_id"], version, row["topic"], bytes(row["state"]))
     try:

@@ -19,7 +19,8 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
-from domain.application import EventLogEntry, TrialApplication
+from domain.application import TrialApplication
+from domain.event_log import LogEntry
 from infra.recorder import LOG_TABLE, TrialRecorder
 from projections.participant_status import KEY, ParticipantStatus
 from projections.store import table_name
@@ -32,12 +33,11 @@ UNREADABLE = {"unreadable": "the stored event is missing or no longer decodes"}
 
 
 @dataclass(frozen=True)
-class TrailEntry(EventLogEntry):
-    """An event-log entry with the event's payload and its place in the hash chain."""
+class TrailEntry:
+    """An event's log row, and its decoded payload."""
 
+    entry: LogEntry
     data: dict[str, Any]
-    hash: str | None
-    previous_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -74,18 +74,11 @@ def audit_trail(
         rows = curs.fetchall()
     entries = [_entry(app, row, pii) for row in rows[:limit]]
     more = len(rows) > limit
-    return TrailPage(entries, entries[-1].position if more else None)
+    return TrailPage(entries, entries[-1].entry.position if more else None)
 
 
 def _entry(app: TrialApplication, row: Mapping[str, Any], pii: bool) -> TrailEntry:
-    fields = EventLogEntry.fields_of(row)
-    fields["recorded_at"] = fields["recorded_at"].astimezone(UTC)
-    return TrailEntry(
-        **fields,
-        data=_payload(app, row, pii),
-        hash=row["hash"],
-        previous_hash=row["previous_hash"],
-    )
+    return TrailEntry(LogEntry.from_row(row), _payload(app, row, pii))
 
 
 def _payload(app: TrialApplication, row: Mapping[str, Any], pii: bool) -> dict[str, Any]:

@@ -20,78 +20,56 @@ from __future__ import annotations
 import hashlib
 import json
 from base64 import b64encode
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
 from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.event_log import EventAudit, LogEntry, event_type
 
 CHAIN_FORMAT = "CHT101-chain/1"
 
 
-@dataclass(frozen=True)
-class Link:
-    """One stored event as its hash covers it: the events row and its event-log row."""
-
-    position: int
-    participant_id: UUID
-    version: int
-    event_type: str
-    topic: str
-    state: bytes
-    recorded_at: datetime
-    actor: str
-    actor_role: str
-    actor_site: str | None
-    reason: str | None
-    idempotency_key: str | None
-    command_digest: str | None
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Link:
-        """From a row of the events table joined with its log row (``infra.recorder``)."""
-        return cls(
-            position=int(row["position"]),
-            participant_id=row["participant_id"],
-            version=int(row["version"]),
-            event_type=row["event_type"],
-            topic=row["topic"],
-            state=bytes(row["state"]),
-            recorded_at=row["recorded_at"],
-            actor=row["actor"],
-            actor_role=row["actor_role"],
-            actor_site=row["actor_site"],
-            reason=row["reason"],
-            idempotency_key=row["idempotency_key"],
-            command_digest=row["command_digest"],
-        )
-
-
-def canonical(link: Link, previous_hash: str | None) -> bytes:
-    """The bytes an event's hash is taken over (see the module's docstring)."""
-    document = {
-        "chain": CHAIN_FORMAT,
-        "position": link.position,
-        "participant_id": str(link.participant_id),
-        "version": link.version,
-        "event_type": link.event_type,
-        "topic": link.topic,
-        "state": b64encode(link.state).decode("ascii"),
-        "recorded_at": link.recorded_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": link.actor,
-        "actor_role": link.actor_role,
-        "actor_site": link.actor_site,
-        "reason": link.reason,
-        "idempotency_key": link.idempotency_key,
-        "command_digest": link.command_digest,
-        "previous_hash": previous_hash,
-    }
+def canonical(entry: LogEntry, topic: str, state: bytes) -> bytes:
+    """The bytes an event's hash is taken over (see the module's docstring): its log row but
+    the hash itself (``previous_hash`` included), and the events row's topic and state."""
+    document = entry.document()
+    del document["hash"]
+    document.update(chain=CHAIN_FORMAT, topic=topic, state=b64encode(state).decode("ascii"))
     # default=str: never raise here, the recorder calls this after its INSERT (see recorder).
     return json.dumps(
         document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str
     ).encode("ascii")
 
 
-def chain_hash(link: Link, previous_hash: str | None) -> str:
+def chain_hash(entry: LogEntry, topic: str, state: bytes) -> str:
     """SHA-256 (hex) of the event's content chained to the previous event's hash."""
-    return hashlib.sha256(canonical(link, previous_hash)).hexdigest()
+    return hashlib.sha256(canonical(entry, topic, state)).hexdigest()
+
+
+def chained(
+    positions: Sequence[int],
+    stored_events: Sequence[StoredEvent],
+    audits: Sequence[EventAudit],
+    previous: dict[str, str | None],
+) -> list[LogEntry]:
+    """Each event's log row with its link: the events of one stream in this save chained to each
+    other, the first to the stream's stored head (``previous``, by stream). The audits carry the
+    transaction time already."""
+    heads: dict[str, str | None] = {}
+    entries: list[LogEntry] = []
+    for position, event, audit in zip(positions, stored_events, audits, strict=True):
+        stream = str(event.originator_id)
+        entry = LogEntry(
+            position=position,
+            participant_id=UUID(stream),
+            version=event.originator_version,
+            event_type=event_type(event.topic),
+            audit=audit,
+            previous_hash=heads[stream] if stream in heads else previous.get(stream),
+        )
+        entry = replace(entry, hash=chain_hash(entry, event.topic, event.state))
+        heads[stream] = entry.hash
+        entries.append(entry)
+    return entries

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,31 +30,17 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from domain.application import CommandReceipt, EventAudit, EventLogEntry
 from domain.errors import storable
-from infra.chain import Link, chain_hash
+from domain.event_log import EventAudit, LogEntry
+from infra.chain import chain_hash, chained
 
 LOG_TABLE = "trial_event_log"
 SEALS_TABLE = "trial_seals"
 
 
-def event_type(topic: str) -> str:
-    """The event's class name: "domain.participant:Participant.Infused" → "Infused"."""
-    return topic.rsplit(".", 1)[-1]
-
-
 def _flag(curs: Cursor[DictRow], column: str) -> bool:
     row = curs.fetchone()
     return bool(row is not None and row[column])
-
-
-def _audits(audit: Any, count: int) -> list[EventAudit]:
-    """One audit per stored event: the command's audit for all of them, or one each."""
-    if isinstance(audit, EventAudit):
-        return [audit] * count
-    if isinstance(audit, list) and all(isinstance(item, EventAudit) for item in audit):
-        return audit
-    return []
 
 
 class TrialRecorder(PostgresApplicationRecorder):
@@ -205,11 +192,12 @@ class TrialRecorder(PostgresApplicationRecorder):
             hashes: list[str] = []
             previous: list[str | None] = []
             for row in curs.fetchall():
-                link = Link.of(row)
-                previous.append(heads.get(link.participant_id))
-                heads[link.participant_id] = chain_hash(link, previous[-1])
-                positions.append(link.position)
-                hashes.append(heads[link.participant_id])
+                stream = row["participant_id"]
+                previous.append(heads.get(stream))
+                entry = replace(LogEntry.from_row(row), previous_hash=previous[-1])
+                heads[stream] = chain_hash(entry, row["topic"], bytes(row["state"]))
+                positions.append(entry.position)
+                hashes.append(heads[stream])
             curs.execute(self._update_links, (positions, hashes, previous))
 
     def _insert_events(
@@ -220,14 +208,13 @@ class TrialRecorder(PostgresApplicationRecorder):
     ) -> None:
         # Checked before anything is inserted, where raising rolls the transaction back: the
         # base class swallows errors raised after its INSERT until the transaction has ended.
-        if stored_events and len(_audits(kwargs.get("audit"), len(stored_events))) != len(
-            stored_events
-        ):
+        audits = EventAudit.per_event(kwargs.get("audit"), len(stored_events))
+        if stored_events and len(audits) != len(stored_events):
             raise ProgrammingError(
                 "events are saved with their audit (save(..., audit=EventAudit(...)), or one"
                 " EventAudit per event), so that each one gets its event-log row"
             )
-        for audit in _audits(kwargs.get("audit"), len(stored_events)):
+        for audit in audits:
             for name in ("actor", "actor_role", "actor_site", "reason", "idempotency_key"):
                 storable(getattr(audit, name), "AUDIT_TEXT", name.replace("_", " "))
         super()._insert_events(curs, stored_events, **kwargs)
@@ -247,7 +234,8 @@ class TrialRecorder(PostgresApplicationRecorder):
                     f"the INSERT answered {len(rows)} rows for {len(stored_events)} events"
                 )
             positions = [row["notification_id"] for row in rows]
-            self._log(curs, positions, stored_events, _audits(kwargs["audit"], len(rows)), rows)
+            audits = EventAudit.per_event(kwargs["audit"], len(rows))
+            self._log(curs, positions, stored_events, audits, rows)
         except BaseException:
             # The base class holds an error raised after its INSERT until its transaction block
             # ends, and a client-side error leaves that transaction healthy: abort it here, so
@@ -269,67 +257,13 @@ class TrialRecorder(PostgresApplicationRecorder):
         # so recorded times follow commit order, and no other writer can append to a stream
         # between reading its head and chaining to it.
         recorded_at: datetime = inserted[0]["now"]
+        for audit in audits:
+            audit.recorded_at = recorded_at
         previous: dict[str, str | None] = {}
         for event, row in zip(stored_events, inserted, strict=True):
             previous.setdefault(str(event.originator_id), row["previous_hash"])
-        rows = [
-            {
-                "position": link.position,
-                "participant_id": str(link.participant_id),
-                "version": link.version,
-                "event_type": link.event_type,
-                "recorded_at": link.recorded_at.isoformat(),
-                "actor": link.actor,
-                "actor_role": link.actor_role,
-                "actor_site": link.actor_site,
-                "reason": link.reason,
-                "idempotency_key": link.idempotency_key,
-                "command_digest": link.command_digest,
-                "hash": hashed,
-                "previous_hash": previous_hash,
-            }
-            for link, previous_hash, hashed in self._chain(
-                positions, stored_events, audits, recorded_at, previous
-            )
-        ]
-        curs.execute(self._insert_log, (json.dumps(rows),))
-        for audit in audits:
-            audit.recorded_at = recorded_at
-
-    @staticmethod
-    def _chain(
-        positions: Sequence[int],
-        stored_events: Sequence[StoredEvent],
-        audits: Sequence[EventAudit],
-        recorded_at: datetime,
-        previous: dict[str, str | None],
-    ) -> list[tuple[Link, str | None, str]]:
-        """Each event's link, previous hash and hash, chaining the events of one stream in this save
-        to each other and the first to the stream's stored head (``previous``)."""
-        heads: dict[str, str | None] = {}
-        chained: list[tuple[Link, str | None, str]] = []
-        for position, event, audit in zip(positions, stored_events, audits, strict=True):
-            stream = str(event.originator_id)
-            previous_hash = heads[stream] if stream in heads else previous.get(stream)
-            link = Link(
-                position=position,
-                participant_id=UUID(stream),
-                version=event.originator_version,
-                event_type=event_type(event.topic),
-                topic=event.topic,
-                state=event.state,
-                recorded_at=recorded_at,
-                actor=audit.actor,
-                actor_role=audit.actor_role,
-                actor_site=audit.actor_site,
-                reason=audit.reason,
-                idempotency_key=audit.idempotency_key,
-                command_digest=audit.command_digest,
-            )
-            hashed = chain_hash(link, previous_hash)
-            heads[stream] = hashed
-            chained.append((link, previous_hash, hashed))
-        return chained
+        entries = chained(positions, stored_events, audits, previous)
+        curs.execute(self._insert_log, (json.dumps([entry.document() for entry in entries]),))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events(
@@ -362,22 +296,14 @@ class TrialRecorder(PostgresApplicationRecorder):
             curs.execute(statement, params, prepare=True)
             return [StoredEvent(*row) for row in curs.fetchall()]
 
-    def find_command(self, idempotency_key: str) -> CommandReceipt | None:
+    def find_command(self, idempotency_key: str) -> LogEntry | None:
         statement = self._select_log + SQL(
             " WHERE idempotency_key = %s ORDER BY position DESC LIMIT 1"
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (idempotency_key,))
             row = curs.fetchone()
-        if row is None:
-            return None
-        return CommandReceipt(
-            participant_id=row["participant_id"],
-            version=row["version"],
-            position=row["position"],
-            recorded_at=row["recorded_at"],
-            command_digest=row["command_digest"],
-        )
+        return None if row is None else LogEntry.from_row(row)
 
     def version_at(self, participant_id: UUID, instant: datetime) -> int | None:
         statement = self._select_log + SQL(
@@ -398,12 +324,12 @@ class TrialRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return 0 if row is None or row["position"] is None else int(row["position"])
 
-    def log_entries(self, participant_id: UUID) -> list[EventLogEntry]:
+    def log_entries(self, participant_id: UUID) -> list[LogEntry]:
         statement = self._select_log + SQL(" WHERE participant_id = %s ORDER BY version")
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (participant_id,))
             rows = curs.fetchall()
-        return [EventLogEntry(**EventLogEntry.fields_of(row)) for row in rows]
+        return [LogEntry.from_row(row) for row in rows]
 
     def participant_ids(self) -> list[UUID]:
         statement = SQL(

@@ -1,7 +1,11 @@
-"""Idempotency keys and expectedVersion over HTTP: a retry records nothing, a stale write nothing.
+"""Idempotency keys and expectedVersion over HTTP and a real database.
 
-The contract's ConsentInput has no expectedVersion; the API adds an optional idempotencyKey to it,
-so consent is covered by the key tests and not by the version tests.
+The use-case rules (a retry returns the first result and records nothing, a reused key with
+another input is a conflict, a stale or future expectedVersion is refused) are tested for every
+command in memory, in tests/unit/test_application.py. What only the service shows is here: each
+mutation carries the key and the expected version to the use case (a correction carries the
+version in its score), the errors reach the caller with their codes and nothing internal, and
+concurrent retries and writes, racing in PostgreSQL, record one event.
 """
 
 from __future__ import annotations
@@ -113,24 +117,7 @@ def staff(shared: Shared) -> RoleClient:
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_retry_returns_the_first_result_and_records_nothing_when_key_and_input_are_the_same(
-    name: str, shared: Shared, staff: RoleClient
-) -> None:
-    command = COMMANDS[name]
-    pid = enrol(staff, shared.new_subject(), until=command.stage)
-    value = keyed(command.build(pid), f"{pid}/{name}")
-    first = staff.data(command.document, {"input": value})[name]
-    rows = shared.rows()
-
-    retried = staff.data(command.document, {"input": value})[name]
-
-    assert retried == first
-    assert shared.rows() == rows
-    assert version_of(staff, pid) == first["version"]
-
-
-@pytest.mark.parametrize("name", COMMANDS)
-def test_retry_is_an_idempotency_conflict_and_records_nothing_when_the_input_differs(
+def test_every_mutation_carries_its_idempotency_key_to_the_use_case(
     name: str, shared: Shared, staff: RoleClient
 ) -> None:
     command = COMMANDS[name]
@@ -139,8 +126,10 @@ def test_retry_is_an_idempotency_conflict_and_records_nothing_when_the_input_dif
     first = staff.data(command.document, {"input": keyed(command.build(pid), key)})[name]
     rows = shared.rows()
 
+    retried = staff.data(command.document, {"input": keyed(command.build(pid), key)})[name]
     body = staff.post(command.document, {"input": keyed(command.changed(pid), key)})
 
+    assert retried == first
     assert error_code(body) == "IDEMPOTENCY_CONFLICT"
     assert key in body["errors"][0]["message"]
     assert not leaks_internals(body)
@@ -148,148 +137,43 @@ def test_retry_is_an_idempotency_conflict_and_records_nothing_when_the_input_dif
     assert version_of(staff, pid) == first["version"]
 
 
-def test_consent_retry_returns_the_first_result_when_key_and_input_are_the_same(
+def test_consent_carries_its_idempotency_key_to_the_use_case(
     shared: Shared, staff: RoleClient
 ) -> None:
-    value = keyed(consent_input(shared.new_subject()), "consent-nj01-retry")
+    subject = shared.new_subject()
+    value = keyed(consent_input(subject), f"consent-{subject}")
     first = staff.data(CONSENT, {"input": value})["consent"]
     rows = shared.rows()
 
     retried = staff.data(CONSENT, {"input": value})["consent"]
+    body = staff.post(CONSENT, {"input": {**value, "initials": "LW"}})
 
     assert retried == first
-    assert first["version"] == 1
-    assert shared.rows() == rows
-
-
-def test_consent_retry_is_an_idempotency_conflict_when_the_input_differs(
-    shared: Shared, staff: RoleClient
-) -> None:
-    subject = shared.new_subject()
-    staff.data(CONSENT, {"input": keyed(consent_input(subject), "consent-nj01-changed")})
-    rows = shared.rows()
-
-    body = staff.post(
-        CONSENT, {"input": keyed(consent_input(subject, initials="LW"), "consent-nj01-changed")}
-    )
-
-    assert error_code(body) == "IDEMPOTENCY_CONFLICT"
-    assert shared.rows() == rows
-
-
-def test_consent_is_a_domain_rule_violation_when_repeated_without_a_key(
-    shared: Shared, staff: RoleClient
-) -> None:
-    subject = shared.new_subject()
-    staff.data(CONSENT, {"input": consent_input(subject)})
-    rows = shared.rows()
-
-    body = staff.post(CONSENT, {"input": consent_input(subject)})
-
-    assert error_code(body) == "DOMAIN_RULE"
-    assert "CONSENT_ONCE" in body["errors"][0]["message"]
-    assert shared.rows() == rows
-
-
-def test_command_is_an_idempotency_conflict_when_its_key_was_used_for_another_participant(
-    shared: Shared, staff: RoleClient
-) -> None:
-    first = enrol(staff, shared.new_subject())
-    second = enrol(staff, shared.new_subject())
-    staff.data(SCORE, {"input": keyed(visit_input(first, "M1"), "m1-of-the-day")})
-    rows = shared.rows()
-
-    body = staff.post(SCORE, {"input": keyed(visit_input(second, "M1"), "m1-of-the-day")})
-
-    assert error_code(body) == "IDEMPOTENCY_CONFLICT"
-    assert shared.rows() == rows
-    assert version_of(staff, second) == 3
-
-
-def test_retry_returns_the_first_result_when_later_events_were_recorded(
-    shared: Shared, staff: RoleClient
-) -> None:
-    pid = enrol(staff, shared.new_subject())
-    value = keyed(visit_input(pid, "M1"), f"{pid}/M1")
-    first = staff.data(SCORE, {"input": value})["scoreVisit"]
-    staff.data(SCORE, {"input": visit_input(pid, "M2")})
-    staff.data(REPORT_AE, {"input": ae_input(pid)})
-    rows = shared.rows()
-
-    retried = staff.data(SCORE, {"input": value})["scoreVisit"]
-
-    assert retried == first
-    assert first["version"] == 4
-    assert shared.rows() == rows
-    assert version_of(staff, pid) == 6
-
-
-def test_retry_with_its_original_expected_version_returns_the_first_result_when_now_stale(
-    shared: Shared, staff: RoleClient
-) -> None:
-    pid = enrol(staff, shared.new_subject())
-    value = keyed(expecting(SCORE, visit_input(pid, "M1"), 3), f"{pid}/M1-at-3")
-    first = staff.data(SCORE, {"input": value})["scoreVisit"]
-    rows = shared.rows()
-
-    retried = staff.data(SCORE, {"input": value})["scoreVisit"]
-
-    assert retried == first
-    assert shared.rows() == rows
-
-
-def test_retry_is_an_idempotency_conflict_when_its_expected_version_differs(
-    shared: Shared, staff: RoleClient
-) -> None:
-    pid = enrol(staff, shared.new_subject())
-    key = f"{pid}/M1-expecting"
-    staff.data(SCORE, {"input": keyed(expecting(SCORE, visit_input(pid, "M1"), 3), key)})
-    rows = shared.rows()
-
-    body = staff.post(SCORE, {"input": keyed(expecting(SCORE, visit_input(pid, "M1"), 4), key)})
-
     assert error_code(body) == "IDEMPOTENCY_CONFLICT"
     assert shared.rows() == rows
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-@pytest.mark.parametrize("offset", [-1, +1], ids=["stale", "ahead"])
-def test_command_is_a_concurrency_conflict_and_records_nothing_when_expected_version_differs(
-    name: str, offset: int, shared: Shared, staff: RoleClient
-) -> None:
-    command = COMMANDS[name]
-    pid = enrol(staff, shared.new_subject(), until=command.stage)
-    version = version_of(staff, pid)
-    rows = shared.rows()
-
-    body = staff.post(
-        command.document,
-        {"input": expecting(command.document, command.build(pid), version + offset)},
-    )
-
-    assert error_code(body) == "CONCURRENCY_CONFLICT"
-    assert f"expected version {version + offset}" in body["errors"][0]["message"]
-    assert not leaks_internals(body)
-    assert shared.rows() == rows
-    assert version_of(staff, pid) == version
-
-
-@pytest.mark.parametrize("name", COMMANDS)
-def test_command_is_recorded_when_expected_version_is_the_current_one(
+def test_every_mutation_carries_its_expected_version_to_the_use_case(
     name: str, shared: Shared, staff: RoleClient
 ) -> None:
     command = COMMANDS[name]
     pid = enrol(staff, shared.new_subject(), until=command.stage)
     version = version_of(staff, pid)
-    events, log = shared.rows()
+    rows = shared.rows()
 
+    stale = staff.post(
+        command.document, {"input": expecting(command.document, command.build(pid), version - 1)}
+    )
+
+    assert error_code(stale) == "CONCURRENCY_CONFLICT"
+    assert f"expected version {version - 1}" in stale["errors"][0]["message"]
+    assert not leaks_internals(stale)
+    assert shared.rows() == rows
     result = staff.data(
         command.document, {"input": expecting(command.document, command.build(pid), version)}
     )[MUTATION_FIELDS[command.document]]
-
-    assert result["version"] == version + 1
-    assert version_of(staff, pid) == version + 1
-    assert shared.rows() == (events + 1, log + 1)
+    assert result["version"] == version_of(staff, pid) == version + 1
 
 
 def test_retries_record_one_event_and_all_return_its_result_when_sent_at_once(

@@ -27,11 +27,11 @@ from psycopg.rows import dict_row
 
 from bench.participants import update, writable
 from bench.synthetic import NOW, TODAY, load
-from domain.application import EventAudit
 from domain.errors import ConcurrencyConflict
+from domain.event_log import EventAudit, LogEntry
 from infra.audit import PeriodicSealer, Verification, seal, verify
 from infra.bootstrap import Service, bootstrap
-from infra.chain import Link, chain_hash
+from infra.chain import chain_hash
 from infra.cli import main
 from tests.conftest import TEST_JWT_SECRET, settings_for
 from tests.integration.stories import busy, enrol, pid, staff, unprojected
@@ -83,7 +83,8 @@ def rechain(service: Service, participant: UUID) -> None:
     published algorithm would after changing an event."""
     previous = None
     for row in log_rows(service, participant):
-        hashed = chain_hash(Link.of(row), previous)
+        entry = replace(LogEntry.from_row(row), previous_hash=previous)
+        hashed = chain_hash(entry, row["topic"], bytes(row["state"]))
         execute(
             service,
             "UPDATE trial_event_log SET hash = %s, previous_hash = %s WHERE position = %s",

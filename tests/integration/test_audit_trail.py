@@ -67,4 +67,4 @@ def test_entry_says_its_payload_is_unreadable_when_its_bytes_no_longer_decode(
     page = audit_trail(service.app, after=None, limit=10)
 
     assert [entry.data == UNREADABLE for entry in page.entries] == [False, True]
-    assert page.entries[1].event_type == "Screened"
+    assert page.entries[1].entry.event_type == "Screened"

@@ -113,7 +113,8 @@ def test_demo_correction_flips_sri4_at_m1_when_the_source_pga_replaces_the_enter
     # BASELINE PGA 0.9: a rise to 1.2 is not "< 0.3"; a fall to 0.8 is.
     assert m1(participant_view(before)) == (1.2, Outcome.NON_RESPONDER)
     assert m1(participant_view(after)) == (0.8, Outcome.RESPONDER)
-    assert correction.reason == "transcription error: PGA entered as 1.2, source document says 0.8"
+    reason = "transcription error: PGA entered as 1.2, source document says 0.8"
+    assert correction.audit.reason == reason
     corrections = [
         e
         for s in SUBJECTS
@@ -121,7 +122,8 @@ def test_demo_correction_flips_sri4_at_m1_when_the_source_pga_replaces_the_enter
         if e.event_type == "VisitCorrected"
     ]
     assert len(corrections) == 2
-    assert all(e.reason and e.reason.startswith("transcription error") for e in corrections)
+    reasons = [e.audit.reason or "" for e in corrections]
+    assert all(reason.startswith("transcription error") for reason in reasons)
 
 
 def test_demo_records_an_ae_update_after_the_withdrawal_when_lost_to_follow_up(
@@ -144,7 +146,7 @@ def test_demo_signs_with_the_site_staff_and_the_investigator_when_it_records(
     record_demo_study(service.app, seed=101)
 
     signers = {
-        (e.actor, e.actor_role, e.actor_site)
+        (e.audit.actor, e.audit.actor_role, e.audit.actor_site)
         for s in SUBJECTS
         for e in service.app.event_log.log_entries(participant_id(s))
     }

@@ -22,12 +22,12 @@ from psycopg.rows import dict_row
 from domain.application import (
     Actor,
     CommandResult,
-    EventAudit,
     Request,
     TrialApplication,
     command_digest,
 )
 from domain.errors import DomainRuleViolation
+from domain.event_log import EventAudit
 from domain.participant import participant_id
 from domain.vocabulary import Role, Visit
 from infra.bootstrap import Service
@@ -236,7 +236,7 @@ def test_log_entries_and_participant_ids_follow_the_log_when_two_participants_ar
     assert service.app.participant_ids() == [first.pid, second.pid]
     assert [(e.version, e.event_type) for e in entries] == list(enumerate(EVENT_TYPES, start=1))
     assert [e.position for e in entries] == [r.position for r in first.results]
-    assert entries[4].reason == "PGA misread"
+    assert entries[4].audit.reason == "PGA misread"
 
 
 def test_command_writes_neither_an_event_nor_a_log_row_when_refused(service: Service) -> None:
