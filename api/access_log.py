@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any, cast
 from uuid import UUID
@@ -32,8 +32,7 @@ from api.enums import Role
 from api.inputs import parse_participant_id
 from api.threads import blocking
 from domain.errors import BadInput, TrialError
-from infra.access_log import ReadAccess as LoggedRead
-from infra.access_log import ReadRow
+from infra.access_log import LoggedRead, ReadRow
 from infra.bootstrap import Service
 from projections.safety_ledger import SafetyLedgerView
 
@@ -189,7 +188,7 @@ class ReadAccess:
     def of(cls, row: LoggedRead) -> ReadAccess:
         return cls(
             id=row.id,
-            read_at=row.read_at.astimezone(UTC),
+            read_at=row.read_at,
             actor=row.actor,
             actor_role=Role(row.actor_role),
             actor_site=row.actor_site,

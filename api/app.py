@@ -27,7 +27,7 @@ from api.notifications import ReadModelHub
 from api.schema import build_schema
 from api.threads import within
 from infra.bootstrap import Service
-from projections.participant_status import ParticipantStatus
+from projections.participant_status import ParticipantStatusProjection
 
 HEALTH_TIMEOUT_S = 2.0  # /health answers 503 this soon when the database does not answer
 
@@ -66,7 +66,7 @@ def server_options(service: Service) -> dict[str, Any]:
 
 def create_app(service: Service) -> Starlette:
     """The web application for one built service."""
-    schema = service.read_models[ParticipantStatus.name].datastore.schema
+    schema = service.read_models[ParticipantStatusProjection.name].datastore.schema
     hub = ReadModelHub(service.database_url, schema)
     graphql = TrialGraphQL(service, hub)
 

@@ -7,7 +7,7 @@ participant data. ``verifyAuditChain`` is for AUDITORs only.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import datetime
 from typing import cast
 from uuid import UUID
 
@@ -20,7 +20,6 @@ from api.context import Info
 from api.enums import Role
 from api.inputs import parse_participant_id
 from api.threads import blocking
-from api.types import AuditEntry, AuditPage, ChainVerification
 from domain.errors import BadInput
 from infra.audit import verify
 from infra.audit_trail import TrailEntry, audit_trail, participant_sites
@@ -29,6 +28,37 @@ from infra.bootstrap import Service
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 READERS = (Role.AUDITOR, Role.MONITOR)
+
+
+@strawberry.type
+class AuditEntry:
+    position: int
+    participant_id: strawberry.ID
+    version: int
+    event_type: str
+    recorded_at: datetime
+    actor: str
+    actor_role: Role
+    actor_site: str | None
+    reason: str | None
+    data: JSON
+    hash: str
+    previous_hash: str | None
+
+
+@strawberry.type
+class AuditPage:
+    entries: list[AuditEntry]
+    next_after: int | None
+
+
+@strawberry.type
+class ChainVerification:
+    ok: bool
+    streams_checked: int
+    events_checked: int
+    first_broken_participant_id: strawberry.ID | None
+    first_broken_version: int | None
 
 
 def audit_page(
@@ -76,7 +106,7 @@ def _entry(trail: TrailEntry) -> AuditEntry:
         participant_id=strawberry.ID(str(entry.participant_id)),
         version=entry.version,
         event_type=entry.event_type,
-        recorded_at=entry.recorded_at.astimezone(UTC),
+        recorded_at=entry.recorded_at,
         actor=audit.actor,
         actor_role=Role(audit.actor_role),
         actor_site=audit.actor_site,

@@ -69,10 +69,10 @@ def _participant(request: Request) -> UUID | None:
     return None if value is None else parse_participant_id(value)
 
 
-Export = Callable[[Principal, Request, Path], tuple[Path, str, str]]
+Exporter = Callable[[Principal, Request, Path], tuple[Path, str, str]]
 
 
-def endpoint(service: Service, export: Export) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(service: Service, export: Exporter) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint that authenticates, writes ``export`` into a temporary directory in a
     worker thread and sends the file (path, media type, download name) it returns."""
 

@@ -22,9 +22,8 @@ from api.context import Info
 from api.enums import ParticipantStatus
 from api.inputs import parse_participant_id
 from api.safety import SafetyLedger
-from api.study import StudySummary
 from api.threads import blocking
-from api.types import Participant
+from api.types import ParticipantType, StudySummaryView
 from domain.errors import EARLIEST, LATEST, BadInput, storable
 from domain.participant import participant_id
 from domain.views import participant_view
@@ -58,7 +57,7 @@ def _participant(
     *,
     as_of: datetime | None = None,
     at_version: int | None = None,
-) -> Participant | None:
+) -> ParticipantType | None:
     """The participant now, after ``at_version`` events or as of an instant; the read logged
     under ``operation`` with what the caller ``asked`` for."""
     principal = info.context.principal
@@ -77,27 +76,26 @@ def _participant(
     record_read(info.context.service, principal, operation, disclosed, asked)
     if view is None:
         return None
-    return Participant.of(view, pii=principal.sees_pii, read_at=as_of or now)
+    return ParticipantType.of(view, pii=principal.sees_pii, read_at=as_of or now)
 
 
 def _participants(
     info: Info, site: str | None, status: ParticipantStatus | None, min_position: int | None
-) -> list[Participant]:
+) -> list[ParticipantType]:
     principal, now = info.context.principal, info.context.now()
     views = readside.participants(
         info.context.service, principal, site=site, status=status, min_position=min_position
     )
     asked = {"site": site, "status": status, "minPosition": min_position}
     record_read(info.context.service, principal, PARTICIPANTS, [v.id for v in views], asked)
-    return [Participant.of(view, pii=principal.sees_pii, read_at=now) for view in views]
+    return [ParticipantType.of(view, pii=principal.sees_pii, read_at=now) for view in views]
 
 
-def _summary(info: Info, as_of: datetime | None, min_position: int | None) -> StudySummary:
+def _summary(info: Info, as_of: datetime | None, min_position: int | None) -> StudySummaryView:
     check_as_of(as_of)
-    view = readside.summary(
+    return readside.summary(
         info.context.service, info.context.principal, as_of=as_of, min_position=min_position
     )
-    return StudySummary.of(view)
 
 
 def _ledger(
@@ -123,7 +121,7 @@ class Query:
         id: strawberry.ID,
         as_of: datetime | None = None,
         at_version: int | None = None,
-    ) -> Participant | None:
+    ) -> ParticipantType | None:
         pid = parse_participant_id(id)
         asked = {"id": pid, "asOf": as_of, "atVersion": at_version}
         return await blocking(
@@ -133,7 +131,7 @@ class Query:
     @strawberry.field
     async def participant_by_subject(
         self, info: Info, subject_id: str, as_of: datetime | None = None
-    ) -> Participant | None:
+    ) -> ParticipantType | None:
         storable(subject_id, "SUBJECT_ID", "subject id")
         pid = participant_id(subject_id.strip())
         asked = {"subjectId": subject_id, "asOf": as_of}
@@ -146,7 +144,7 @@ class Query:
         site: str | None = None,
         status: ParticipantStatus | None = None,
         min_position: MinPosition = None,
-    ) -> list[Participant]:
+    ) -> list[ParticipantType]:
         return await blocking(_participants, info, site, status, min_position)
 
     @strawberry.field
@@ -155,7 +153,7 @@ class Query:
         info: Info,
         as_of: datetime | None = None,
         min_position: MinPosition = None,
-    ) -> StudySummary:
+    ) -> StudySummaryView:
         return await blocking(_summary, info, as_of, min_position)
 
     @strawberry.field

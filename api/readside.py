@@ -60,7 +60,7 @@ def current_participant(
     service: Service, principal: Principal, pid: UUID, now: datetime
 ) -> ParticipantView | None:
     """The participant now: its read-model document, or its stream when the model lags it."""
-    documents = service.read_models[participant_status.ParticipantStatus.name].documents(
+    documents = service.read_models[participant_status.ParticipantStatusProjection.name].documents(
         participant_id=pid, key=participant_status.KEY
     )
     view = participant_status.read_participant(documents[0]) if documents else None
@@ -84,7 +84,7 @@ def participants(
 ) -> list[ParticipantView]:
     if site is not None:
         principal.check_read(site)
-    name = participant_status.ParticipantStatus.name
+    name = participant_status.ParticipantStatusProjection.name
     wait_for(service, name, min_position)
     sites = [site] if site is not None else _sites(principal)
     views = [
@@ -106,7 +106,7 @@ def summary(
     as_of: datetime | None = None,
     min_position: int | None = None,
 ) -> study_summary.StudySummaryView:
-    name = study_summary.StudySummary.name
+    name = study_summary.StudySummaryProjection.name
     if as_of is not None:
         stop = service.app.event_log.position_at(as_of)
         rows = _summary_rows_until(service, principal, stop)
@@ -125,7 +125,8 @@ def _summary_rows_until(service: Service, principal: Principal, stop: int) -> li
     a replay of the whole study, at the cost of only the participants that changed since.
     """
     versions = versions_until(service.app, stop)
-    current = service.read_models[study_summary.StudySummary.name].by_participant(study_summary.KEY)
+    summaries = service.read_models[study_summary.StudySummaryProjection.name]
+    current = summaries.by_participant(study_summary.KEY)
     rows: list[dict[str, Any]] = []
     stale = []
     for pid, version in versions.items():
@@ -160,7 +161,7 @@ def ledger(
             for item in safety_ledger.ledger_rows(p).items()
         ]
         return safety_ledger.safety_ledger(rows, as_of, serious_only=serious_only, as_of=as_of)
-    name = safety_ledger.SafetyLedger.name
+    name = safety_ledger.SafetyLedgerProjection.name
     wait_for(service, name, min_position)
     keyed = service.read_models[name].keyed_documents(sites=_sites(principal))
     return safety_ledger.safety_ledger(keyed, now, serious_only=serious_only)

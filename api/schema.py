@@ -24,6 +24,7 @@ from api.audit import AuditQuery
 from api.errors import ErrorCodes
 from api.mutations import Mutation
 from api.queries import Query
+from api.scalars import SCALAR_OVERRIDES
 from api.subscriptions import Subscription
 
 MAX_DEPTH = 12
@@ -63,5 +64,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     query = merge_types("Query", (Query, AccessLogQuery, AuditQuery))
     return TrialSchema(
-        query=query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
     )

@@ -38,9 +38,8 @@ from api.context import Context, Info
 from api.inputs import parse_participant_id
 from api.notifications import Batch, Change, ReadModelHub
 from api.safety import SafetyLedger
-from api.study import StudySummary
 from api.threads import blocking
-from api.types import Participant
+from api.types import ParticipantType, StudySummaryView
 from domain.errors import Forbidden
 from domain.views import ParticipantView
 from domain.vocabulary import Role
@@ -50,7 +49,7 @@ from projections import participant_status, safety_ledger, study_summary
 T = TypeVar("T")
 V = TypeVar("V")
 
-PARTICIPANTS = participant_status.ParticipantStatus.name
+PARTICIPANTS = participant_status.ParticipantStatusProjection.name
 
 
 def _hub(context: Context) -> ReadModelHub:
@@ -122,10 +121,10 @@ def fan_out(hub: ReadModelHub, service: Service) -> FanOut:
 # ----- participantChanged -----
 
 
-def _participant(context: Context, principal: Principal, pid: UUID) -> Participant | None:
+def _participant(context: Context, principal: Principal, pid: UUID) -> ParticipantType | None:
     now = context.now()
     view = readside.current_participant(context.service, principal, pid, now)
-    return None if view is None else Participant.of(view, pii=principal.sees_pii, read_at=now)
+    return None if view is None else ParticipantType.of(view, pii=principal.sees_pii, read_at=now)
 
 
 # Reads a participant for every subscriber at once; each subscriber's site check follows.
@@ -137,8 +136,8 @@ class SharedParticipant:
     """One read of a participant, as each role may see it."""
 
     site: str
-    with_pii: Participant
-    without_pii: Participant
+    with_pii: ParticipantType
+    without_pii: ParticipantType
 
     @classmethod
     def read(cls, context: Context, pid: UUID) -> SharedParticipant | None:
@@ -150,11 +149,11 @@ class SharedParticipant:
             return None
         return cls(
             view.site,
-            Participant.of(view, pii=True, read_at=now),
-            Participant.of(view, pii=False, read_at=now),
+            ParticipantType.of(view, pii=True, read_at=now),
+            ParticipantType.of(view, pii=False, read_at=now),
         )
 
-    def seen_by(self, principal: Principal) -> Participant | None:
+    def seen_by(self, principal: Principal) -> ParticipantType | None:
         if not principal.can_read(self.site):
             return None  # consented at a site the caller may not read
         return self.with_pii if principal.sees_pii else self.without_pii
@@ -176,7 +175,7 @@ class ParticipantPushes:
             if current is not None:
                 self.pushed[self.only] = current.version
 
-    async def __call__(self, batch: Batch) -> list[Participant]:
+    async def __call__(self, batch: Batch) -> list[ParticipantType]:
         if batch.resync:
             current = await blocking(self._reread)
         else:
@@ -190,13 +189,13 @@ class ParticipantPushes:
             )  # fmt: skip
         return pushes
 
-    def _reread(self) -> list[Participant]:
+    def _reread(self) -> list[ParticipantType]:
         """After a reconnection: this subscriber's participants as they are now, read anew."""
         if self.only is not None:
             return [p for p in [self._read(self.only)] if p is not None]
         now = self.context.now()
         views = readside.participants(self.context.service, self.principal)
-        return [Participant.of(v, pii=self.principal.sees_pii, read_at=now) for v in views]
+        return [ParticipantType.of(v, pii=self.principal.sees_pii, read_at=now) for v in views]
 
     def _changed(self, batch: Batch) -> list[Change]:
         """The latest change of each participant the batch changed that this subscriber sees."""
@@ -212,7 +211,7 @@ class ParticipantPushes:
                     latest[change.participant_id] = change
         return list(latest.values())
 
-    async def _seen(self, change: Change) -> Participant | None:
+    async def _seen(self, change: Change) -> ParticipantType | None:
         """The participant after ``change``, read once for every subscriber, as this one sees it."""
         key = (PARTICIPANTS, change.participant_id, change.position)
         read = partial(SharedParticipant.read, self.context, change.participant_id)
@@ -222,13 +221,13 @@ class ParticipantPushes:
     def _fan_out(self) -> FanOut:
         return fan_out(_hub(self.context), self.context.service)
 
-    def _read(self, pid: UUID) -> Participant | None:
+    def _read(self, pid: UUID) -> ParticipantType | None:
         try:
             return _participant(self.context, self.principal, pid)
         except Forbidden:
             return None  # consented at a site the caller may not read
 
-    def _new(self, participant: Participant) -> bool:
+    def _new(self, participant: ParticipantType) -> bool:
         pid = UUID(str(participant.id))
         if self.pushed.get(pid) == participant.version:
             return False
@@ -284,7 +283,7 @@ class Subscription:
     @strawberry.subscription
     async def participant_changed(
         self, info: Info, id: strawberry.ID | None = None
-    ) -> AsyncGenerator[Participant, None]:
+    ) -> AsyncGenerator[ParticipantType, None]:
         context = info.context
         only = None if id is None else parse_participant_id(id)
         pushes = ParticipantPushes(context, context.principal, only)
@@ -298,7 +297,7 @@ class Subscription:
         context, principal = info.context, info.context.principal
         pushes = ViewPushes(
             principal,
-            safety_ledger.SafetyLedger.name,
+            safety_ledger.SafetyLedgerProjection.name,
             lambda: readside.ledger(context.service, principal, context.now()),
             SafetyLedger.of,
             lambda view: record_read(
@@ -309,13 +308,13 @@ class Subscription:
         return _pushes(context, pushes)
 
     @strawberry.subscription
-    async def study_summary_changed(self, info: Info) -> AsyncGenerator[StudySummary, None]:
+    async def study_summary_changed(self, info: Info) -> AsyncGenerator[StudySummaryView, None]:
         context, principal = info.context, info.context.principal
         pushes = ViewPushes(
             principal,
-            study_summary.StudySummary.name,
+            study_summary.StudySummaryProjection.name,
             partial(readside.summary, context.service, principal),
-            StudySummary.of,
+            lambda view: view,
         )
         await blocking(pushes.subscribe)
         return _pushes(context, pushes)

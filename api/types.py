@@ -1,11 +1,20 @@
-"""GraphQL output types of the contract, built from the domain's views."""
+"""GraphQL output types of the contract, and the views that serve as they are.
+
+A view whose fields are the contract's type is registered with strawberry here, as
+``api.enums`` registers the enums: CommandResult, DataQuery, SafetyTotals, StudySummary with its
+CriterionCount and EndpointRate (``api.scalars`` serves their instants in UTC and UUIDs as IDs).
+The types below are those the contract shapes otherwise than the view: a participant hides its
+PII from some roles, a visit names each endpoint's outcome, an adverse event's report is overdue
+as of when it is read, a criterion's detail is nullable.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from dataclasses import fields
+from datetime import date, datetime
+from typing import Any
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api.enums import (
     AeCategory,
@@ -13,60 +22,57 @@ from api.enums import (
     Outcome,
     ParticipantStatus,
     Relatedness,
-    Role,
     SeriousCriterion,
     Sex,
     Visit,
 )
-from domain.application import CommandResult as DomainCommandResult
-from domain.rules.assessment import DataQuery as DomainDataQuery
+from domain.application import CommandResult
+from domain.rules.assessment import DataQuery
 from domain.rules.eligibility import EligibilityResult
 from domain.views import AdverseEventView, ParticipantView, VisitView
+from projections.safety_ledger import SafetyTotals
+from projections.study_summary import CriterionCount, EndpointRate, StudySummaryView
+
+__all__ = [
+    "AdverseEvent",
+    "CommandResult",
+    "CriterionCount",
+    "DataQuery",
+    "Eligibility",
+    "EndpointRate",
+    "ParticipantType",
+    "SafetyTotals",
+    "StudySummaryView",
+    "VisitAssessment",
+]
+
+for _view, _name in (
+    (CommandResult, "CommandResult"),
+    (DataQuery, "DataQuery"),
+    (SafetyTotals, "SafetyTotals"),
+    (CriterionCount, "CriterionCount"),
+    (EndpointRate, "EndpointRate"),
+    (StudySummaryView, "StudySummary"),
+):
+    strawberry.type(_view, name=_name)
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    """Every DateTime leaves the API in UTC (contract: scalar DateTime)."""
-    return None if moment is None else moment.astimezone(UTC)
+def _values(view: Any, **changed: Any) -> dict[str, Any]:
+    """A view's fields by name, with ``changed`` ones replaced: the view as the type's input."""
+    return {field.name: getattr(view, field.name) for field in fields(view)} | changed
 
 
-@strawberry.type
-class DataQuery:
-    code: str
-    message: str
-
-    @classmethod
-    def of(cls, query: DomainDataQuery) -> DataQuery:
-        return cls(code=query.code, message=query.message)
-
-
-@strawberry.type
-class CommandResult:
-    participant_id: strawberry.ID
-    version: int
-    position: int
-    recorded_at: datetime
-
-    @classmethod
-    def of(cls, result: DomainCommandResult) -> CommandResult:
-        return cls(
-            participant_id=strawberry.ID(str(result.participant_id)),
-            version=result.version,
-            position=result.position,
-            recorded_at=result.recorded_at.astimezone(UTC),
-        )
-
-
-@strawberry.type
-class CriterionResult:
+@strawberry.type(name="CriterionResult")
+class CriterionAnswer:
     code: str
     met: bool | None
-    detail: str | None
+    detail: str | None  # nullable in the contract; every criterion gives one
 
 
 @strawberry.type
 class Eligibility:
     eligible: bool
-    criteria: list[CriterionResult]
+    criteria: list[CriterionAnswer]
     sledai2k: int
     eular_acr_score: int
     creatinine_clearance: float | None
@@ -78,13 +84,13 @@ class Eligibility:
         return cls(
             eligible=view.eligible,
             criteria=[
-                CriterionResult(code=c.code, met=c.met, detail=c.detail) for c in view.criteria
+                CriterionAnswer(code=c.code, met=c.met, detail=c.detail) for c in view.criteria
             ],
             sledai2k=view.sledai_2k,
             eular_acr_score=view.eular_acr_score,
             creatinine_clearance=view.creatinine_clearance,
             rules_version=view.rules_version,
-            data_queries=[DataQuery.of(q) for q in view.data_queries],
+            data_queries=list(view.data_queries),
         )
 
 
@@ -136,10 +142,13 @@ class VisitAssessment:
             perr=outcome["PERR"],
             corrected=view.corrected,
             rules_version=view.rules_version,
-            data_queries=[DataQuery.of(q) for q in view.data_queries],
+            data_queries=list(view.data_queries),
         )
 
 
+# A deliberate twin of domain.views.AdverseEventView: the contract's AdverseEvent is the stored
+# view plus reportingOverdue, which depends on when it is read (asOf, else now) and so is never
+# stored (clinical-rules.md §8; the SAE clock).
 @strawberry.type
 class AdverseEvent:
     ae_id: str
@@ -165,31 +174,11 @@ class AdverseEvent:
     @classmethod
     def of(cls, view: AdverseEventView, *, overdue: bool) -> AdverseEvent:
         """The AE's stored view, with its report's clock as read (``overdue``)."""
-        return cls(
-            ae_id=view.ae_id,
-            term=view.term,
-            category=view.category,
-            onset_on=view.onset_on,
-            ctcae_grade=view.ctcae_grade,
-            serious=view.serious,
-            serious_criteria=list(view.serious_criteria),
-            relatedness=view.relatedness,
-            crs_grade=view.crs_grade,
-            icans_grade=view.icans_grade,
-            acute_gvhd_grade=view.acute_gvhd_grade,
-            chronic_gvhd_severity=view.chronic_gvhd_severity,
-            resolved_on=view.resolved_on,
-            aware_at=view.aware_at.astimezone(UTC),
-            reported_to_sponsor_at=utc(view.reported_to_sponsor_at),
-            reporting_due_at=utc(view.reporting_due_at),
-            reporting_overdue=overdue,
-            days_from_infusion=view.days_from_infusion,
-            data_queries=[DataQuery.of(q) for q in view.data_queries],
-        )
+        return cls(**_values(view, reporting_overdue=overdue))
 
 
-@strawberry.type
-class Participant:
+@strawberry.type(name="Participant")
+class ParticipantType:
     id: strawberry.ID
     subject_id: str
     site: str
@@ -206,7 +195,7 @@ class Participant:
     as_of: datetime | None
 
     @classmethod
-    def of(cls, view: ParticipantView, *, pii: bool, read_at: datetime) -> Participant:
+    def of(cls, view: ParticipantView, *, pii: bool, read_at: datetime) -> ParticipantType:
         """The participant as the caller may see it, read at ``read_at`` (now, or the asOf
         instant): PII is null without PII access."""
         return cls(
@@ -220,41 +209,10 @@ class Participant:
             date_of_birth=view.date_of_birth if pii else None,
             initials=view.initials if pii else None,
             eligibility=None if view.eligibility is None else Eligibility.of(view.eligibility),
-            infused_at=utc(view.infused_at),
+            infused_at=view.infused_at,
             visits=[VisitAssessment.of(visit) for visit in view.visits],
             adverse_events=[
                 AdverseEvent.of(ae, overdue=ae.overdue_at(read_at)) for ae in view.adverse_events
             ],
-            as_of=utc(view.as_of),
+            as_of=view.as_of,
         )
-
-
-@strawberry.type
-class AuditEntry:
-    position: int
-    participant_id: strawberry.ID
-    version: int
-    event_type: str
-    recorded_at: datetime
-    actor: str
-    actor_role: Role
-    actor_site: str | None
-    reason: str | None
-    data: JSON
-    hash: str
-    previous_hash: str | None
-
-
-@strawberry.type
-class AuditPage:
-    entries: list[AuditEntry]
-    next_after: int | None
-
-
-@strawberry.type
-class ChainVerification:
-    ok: bool
-    streams_checked: int
-    events_checked: int
-    first_broken_participant_id: strawberry.ID | None
-    first_broken_version: int | None

@@ -15,7 +15,7 @@ from domain.vocabulary import Role
 from infra.bootstrap import Service
 from infra.cli import settle_garbage_collector
 from projections.runner import Projector
-from projections.study_summary import StudySummary
+from projections.study_summary import StudySummaryProjection
 
 NAME = "point-in-time"
 SIZES = {"quick": (1_000, 20), "full": (10_000, 100)}  # study participants, calls per figure
@@ -57,10 +57,10 @@ def run(quick: bool) -> list[Figure]:
         replayed = _best_of_3(lambda: readside.summary(service, auditor, as_of=as_of))
         figures.append(Figure(NAME, f"studySummary(asOf) over {events:,} events, replayed",
                               replayed, "ms", note="best of 3; read model empty"))  # fmt: skip
-        projector = Projector(service.env, [StudySummary.name])
+        projector = Projector(service.env, [StudySummaryProjection.name])
         projector.start()
         try:
-            _wait_for(service, StudySummary.name, app.recorder.max_notification_id() or 0)
+            _wait_for(service, StudySummaryProjection.name, app.recorder.max_notification_id() or 0)
         finally:
             projector.stop()
         value = _best_of_3(lambda: readside.summary(service, auditor, as_of=as_of))

@@ -109,7 +109,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-Change = Callable[[Participant, Signature], None]
+Action = Callable[[Participant, Signature], None]  # a command method, signed
 
 
 class TrialApplication(Application[UUID]):
@@ -252,7 +252,7 @@ class TrialApplication(Application[UUID]):
         pid: UUID,
         payload: Any,
         request: Request,
-        change: Change,
+        action: Action,
         reason: str | None = None,
     ) -> CommandResult:
         participant = self.participant(pid)
@@ -269,7 +269,7 @@ class TrialApplication(Application[UUID]):
                 f"but the participant is at version {participant.version}",
             )
         now = self.clock()
-        change(participant, self._signature(request, now))
+        action(participant, self._signature(request, now))
         return self._save(participant, request, digest, reason)
 
     def _save(

@@ -53,7 +53,7 @@ class ReadRow:
 
 
 @dataclass(frozen=True)
-class ReadAccess:
+class LoggedRead:
     id: int
     read_at: datetime
     actor: str
@@ -156,7 +156,7 @@ class AccessLog:
 
     def page(
         self, *, after: int | None = None, limit: int = 100, participant_id: UUID | None = None
-    ) -> list[ReadAccess]:
+    ) -> list[LoggedRead]:
         """Up to ``limit`` rows with ids above ``after``, oldest first; only those that name
         ``participant_id`` when given."""
         where = [SQL("id > %s")]
@@ -171,7 +171,7 @@ class AccessLog:
             curs.execute(statement, [*params, limit])
             rows: Sequence[Mapping[str, Any]] = curs.fetchall()
         return [
-            ReadAccess(
+            LoggedRead(
                 id=row["id"],
                 read_at=row["read_at"],
                 actor=row["actor"],

@@ -37,7 +37,7 @@ from infra.recorder import LOG_TABLE, SEALS_TABLE, TrialRecorder
 
 log = logging.getLogger("trial.audit")
 
-Row = Mapping[str, Any]
+StoredRow = Mapping[str, Any]
 Decode = Callable[[StoredEvent], object]
 FETCH = 2_000
 
@@ -114,7 +114,7 @@ def verify(app: TrialApplication) -> Verification:
     return Verification(False, streams, events, participant_id, broken.version, broken.problem)
 
 
-def _sealed_heads(rows: Iterable[Row]) -> dict[UUID, dict[int, set[str | None]]]:
+def _sealed_heads(rows: Iterable[StoredRow]) -> dict[UUID, dict[int, set[str | None]]]:
     """Every (version, hash) any seal recorded, by stream."""
     sealed: dict[UUID, dict[int, set[str | None]]] = {}
     for row in rows:
@@ -124,11 +124,11 @@ def _sealed_heads(rows: Iterable[Row]) -> dict[UUID, dict[int, set[str | None]]]
     return sealed
 
 
-def _stream(row: Row) -> UUID:
+def _stream(row: StoredRow) -> UUID:
     return cast(UUID, row["originator_id"] or row["participant_id"])
 
 
-def _positions(rows: Iterable[Row]) -> Iterator[int]:
+def _positions(rows: Iterable[StoredRow]) -> Iterator[int]:
     for row in rows:
         for column in ("notification_id", "position"):
             if row[column] is not None:
@@ -136,7 +136,7 @@ def _positions(rows: Iterable[Row]) -> Iterator[int]:
 
 
 def _check_stream(
-    rows: Sequence[Row], sealed: Mapping[int, set[str | None]], decode: Decode
+    rows: Sequence[StoredRow], sealed: Mapping[int, set[str | None]], decode: Decode
 ) -> _Break | None:
     """The first version at which the stream's rows, ordered by version, are broken."""
     stored: dict[int, str | None] = {}
@@ -157,7 +157,9 @@ def _check_stream(
     return broken
 
 
-def _check_row(row: Row, expected: int, previous_hash: str | None, decode: Decode) -> _Break | None:
+def _check_row(
+    row: StoredRow, expected: int, previous_hash: str | None, decode: Decode
+) -> _Break | None:
     version = int(row["originator_version"] or row["version"])
     if version != expected:
         return _Break(expected, f"version {expected} is missing")

@@ -22,7 +22,7 @@ from psycopg.sql import SQL
 from domain.application import TrialApplication
 from domain.event_log import LogEntry
 from infra.recorder import LOG_TABLE, TrialRecorder
-from projections.participant_status import KEY, ParticipantStatus
+from projections.participant_status import KEY, ParticipantStatusProjection
 from projections.store import table_name
 
 # Attributes every stored event has that say nothing the entry does not say already.
@@ -126,7 +126,7 @@ def participant_sites(
         " ON rm.participant_id = l.participant_id AND rm.key = %s WHERE l.version = 1"
     ).format(
         log=recorder.table(LOG_TABLE),
-        rm=recorder.table(table_name(ParticipantStatus.name)),
+        rm=recorder.table(table_name(ParticipantStatusProjection.name)),
     )
     params: list[Any] = [KEY]
     if participant_ids is not None:

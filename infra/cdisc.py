@@ -36,7 +36,7 @@ PAGE = 5_000
 
 
 @dataclass(frozen=True)
-class Consented:
+class ConsentedParticipant:
     """A participant in an export: its stream id, site and when its consent was recorded."""
 
     participant_id: UUID

@@ -13,7 +13,7 @@ from projections.store import Docs
 KEY = "participant"
 
 
-class ParticipantStatus(ParticipantProjection):
+class ParticipantStatusProjection(ParticipantProjection):
     name = "participant_status"
 
     @staticmethod

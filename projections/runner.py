@@ -20,18 +20,18 @@ from psycopg.sql import SQL, Identifier
 
 from domain.application import TrialApplication
 from projections.base import ParticipantProjection
-from projections.participant_status import ParticipantStatus
+from projections.participant_status import ParticipantStatusProjection
 from projections.replay import events_until, fold, versions_until
-from projections.safety_ledger import SafetyLedger
+from projections.safety_ledger import SafetyLedgerProjection
 from projections.store import ReadModelStore, table_name
-from projections.study_summary import StudySummary
+from projections.study_summary import StudySummaryProjection
 
 log = logging.getLogger("trial.projections")
 
 PROJECTIONS: tuple[type[ParticipantProjection], ...] = (
-    ParticipantStatus,
-    StudySummary,
-    SafetyLedger,
+    ParticipantStatusProjection,
+    StudySummaryProjection,
+    SafetyLedgerProjection,
 )
 APPLICATION = TrialApplication.name
 STORES: dict[str, type[ReadModelStore]] = {

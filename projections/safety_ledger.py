@@ -22,7 +22,7 @@ SEVERE = 3
 
 
 @dataclass(frozen=True)
-class SafetyEntry:
+class LedgerEntry:
     """An AE as the ledger shows it: its stored view, and its report's clock as read."""
 
     participant_id: UUID
@@ -49,11 +49,11 @@ class SafetyTotals:
 @dataclass(frozen=True)
 class SafetyLedgerView:
     as_of: datetime | None
-    entries: tuple[SafetyEntry, ...]
+    entries: tuple[LedgerEntry, ...]
     totals: SafetyTotals
 
 
-class SafetyLedger(ParticipantProjection):
+class SafetyLedgerProjection(ParticipantProjection):
     name = "safety_ledger"
 
     @staticmethod
@@ -82,9 +82,9 @@ def ledger_rows(participant: Participant) -> Docs:
     return rows
 
 
-def _entry(row: dict[str, Any], reference: datetime) -> SafetyEntry:
+def _entry(row: dict[str, Any], reference: datetime) -> LedgerEntry:
     event = decode(AdverseEventView, row["event"])
-    return SafetyEntry(
+    return LedgerEntry(
         participant_id=UUID(row["participant_id"]),
         subject_id=row["subject_id"],
         site=row["site"],
@@ -105,7 +105,7 @@ def safety_ledger(
     ``serious_only`` filters the entries; the totals always count every AE.
     """
     facts: list[dict[str, Any]] = []
-    entries: list[SafetyEntry] = []
+    entries: list[LedgerEntry] = []
     for key, doc in rows:
         if key == PARTICIPANT_KEY:
             facts.append(doc)
@@ -116,11 +116,11 @@ def safety_ledger(
     return SafetyLedgerView(as_of, shown, _totals(facts, entries))
 
 
-def _participants(entries: list[SafetyEntry], condition: Any) -> int:
+def _participants(entries: list[LedgerEntry], condition: Any) -> int:
     return len({e.participant_id for e in entries if condition(e.event)})
 
 
-def _totals(facts: list[dict[str, Any]], entries: list[SafetyEntry]) -> SafetyTotals:
+def _totals(facts: list[dict[str, Any]], entries: list[LedgerEntry]) -> SafetyTotals:
     def died(event: AdverseEventView) -> bool:
         return event.ctcae_grade == DEATH_GRADE or SeriousCriterion.DEATH in event.serious_criteria
 

@@ -24,7 +24,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 CHANNEL = "trial_read_models"
 Docs = Mapping[str, dict[str, Any]]
-Change = tuple[UUID, str, Docs]  # a participant, its site and its new documents
+ParticipantDocs = tuple[UUID, str, Docs]  # a participant, its site and its new documents
 
 
 def table_name(projection: str) -> str:
@@ -71,7 +71,7 @@ class ReadModelStore(PostgresTrackingRecorder):
         """Replace one participant's documents and advance tracking; False if already done."""
         return self.apply_batch(tracking, [(participant_id, site, docs)])
 
-    def apply_batch(self, tracking: Tracking, batch: Sequence[Change]) -> bool:
+    def apply_batch(self, tracking: Tracking, batch: Sequence[ParticipantDocs]) -> bool:
         """Replace the documents of every participant in ``batch`` and advance tracking to
         ``tracking`` in one transaction; False (nothing written) if that position is done."""
         with self.datastore.transaction(commit=True) as curs:
@@ -101,7 +101,7 @@ class ReadModelStore(PostgresTrackingRecorder):
     def replace_many(
         self,
         curs: Cursor[DictRow],
-        changes: Sequence[Change],
+        changes: Sequence[ParticipantDocs],
         position: int,
         table: str | None = None,
     ) -> None:

@@ -21,15 +21,20 @@ EVALUABLE = (Outcome.RESPONDER.value, Outcome.NON_RESPONDER.value)
 
 
 @dataclass(frozen=True)
+class CriterionCount:
+    code: str
+    count: int
+
+
+@dataclass(frozen=True)
 class EndpointRate:
+    """An endpoint's responders at a visit; ``rate`` unrounded, None when none is evaluable."""
+
     endpoint: str
     visit: Visit
     responders: int
     evaluable: int
-
-    @property
-    def rate(self) -> float | None:
-        return None if self.evaluable == 0 else self.responders / self.evaluable
+    rate: float | None
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,11 @@ class StudySummaryView:
     eligible: int
     infused: int
     withdrawn: int
-    screen_failures_by_criterion: tuple[tuple[str, int], ...]
+    screen_failures_by_criterion: tuple[CriterionCount, ...]
     endpoints: tuple[EndpointRate, ...]
 
 
-class StudySummary(ParticipantProjection):
+class StudySummaryProjection(ParticipantProjection):
     name = "study_summary"
 
     @staticmethod
@@ -95,7 +100,7 @@ def study_summary(rows: Iterable[dict[str, Any]], as_of: datetime | None) -> Stu
         infused=sum(row["infused"] for row in rows),
         withdrawn=sum(row["withdrawn"] for row in rows),
         screen_failures_by_criterion=tuple(
-            (code, failures[code]) for code in CRITERION_CODES if failures[code]
+            CriterionCount(code, failures[code]) for code in CRITERION_CODES if failures[code]
         ),
         endpoints=tuple(
             _rate(rows, endpoint, visit) for endpoint in ENDPOINTS for visit in FOLLOW_UP_VISITS
@@ -105,9 +110,12 @@ def study_summary(rows: Iterable[dict[str, Any]], as_of: datetime | None) -> Stu
 
 def _rate(rows: list[dict[str, Any]], endpoint: str, visit: Visit) -> EndpointRate:
     outcomes = [row["outcomes"][visit.value][endpoint] for row in rows if row["infused"]]
+    responders = outcomes.count(Outcome.RESPONDER.value)
+    evaluable = sum(outcome in EVALUABLE for outcome in outcomes)
     return EndpointRate(
         endpoint=endpoint,
         visit=visit,
-        responders=outcomes.count(Outcome.RESPONDER.value),
-        evaluable=sum(outcome in EVALUABLE for outcome in outcomes),
+        responders=responders,
+        evaluable=evaluable,
+        rate=None if evaluable == 0 else responders / evaluable,
     )

@@ -18,7 +18,7 @@ from datetime import datetime
 from domain.participant import Participant
 from domain.vocabulary import Visit
 from projections.cdisc import odm_values as values
-from projections.cdisc.odm_values import Key, Location, Part
+from projections.cdisc.odm_values import Key, Part, Place
 from projections.cdisc.xml import attr
 
 OVERDUE = "IT.AE_DER.OVERDUE"
@@ -41,7 +41,7 @@ class SubjectRecord:
         self.pii = pii
         self.reference = reference
         self.participant: Participant | None = None
-        self.forms: dict[Location, dict[Key, Items]] = {}
+        self.forms: dict[Place, dict[Key, Items]] = {}
         self._events_written: set[Key] = set()
 
     def apply(self, event: Participant.Event, audit: str) -> Changes:
@@ -93,7 +93,7 @@ class SubjectRecord:
         del groups["IG.AE_DER", None][OVERDUE]
         return location, groups
 
-    def _compare(self, location: Location, groups: values.Groups, audit: str,
+    def _compare(self, location: Place, groups: values.Groups, audit: str,
                  changes: Changes) -> None:  # fmt: skip
         written = self.forms.get(location)
         form = {} if written is None else written

@@ -33,9 +33,9 @@ from domain.vocabulary import (
 from projections.cdisc.xml import quoted as escape
 
 Key = tuple[str, str | None]  # an OID and its repeat key (None where it does not repeat)
-Location = tuple[Key, Key]  # study event, form
+Place = tuple[Key, Key]  # study event, form
 Groups = dict[Key, dict[str, str | None]]  # item group → item OID → value
-Part = tuple[Location, Groups]
+Part = tuple[Place, Groups]
 
 ENROLMENT = ("SE.ENROLMENT", None)
 VISIT_ORDER: tuple[Visit, ...] = (Visit.BASELINE, *FOLLOW_UP_VISITS)

@@ -120,7 +120,7 @@ def test_screen_failures_count_inclusions_not_met_or_missing_and_exclusions_met(
     rescreened.screen(b.screening(), b.TODAY, b.signature())
 
     rows = [summary_row(p) for p in (excluded, missing_wbc, not_refractory, eligible, rescreened)]
-    counts = dict(study_summary(rows, None).screen_failures_by_criterion)
+    counts = {c.code: c.count for c in study_summary(rows, None).screen_failures_by_criterion}
 
     assert counts == {"EXC3": 1, "INC6_WBC": 1, "INC4_REFRACTORY": 1}
 
