@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from domain.application import TrialApplication
 from domain.codec import decode, encode
 from domain.participant import Participant
 from domain.views import AdverseEventView, adverse_event_view
 from domain.vocabulary import SeriousCriterion, WithdrawalReason
 from projections.base import ParticipantProjection
+from projections.replay import participants_until
 from projections.store import Docs
 
 PARTICIPANT_KEY = "participant"
@@ -80,6 +82,19 @@ def ledger_rows(participant: Participant) -> Docs:
             "event": encode(adverse_event_view(participant, ae_id)),
         }
     return rows
+
+
+def rows_until(
+    app: TrialApplication, stop: int, visible: Callable[[str], bool]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The (key, document) rows of every participant of the sites ``visible`` as they stood
+    after position ``stop``, replayed from the events."""
+    return [
+        item
+        for participant in participants_until(app, stop).values()
+        if visible(participant.site)
+        for item in ledger_rows(participant).items()
+    ]
 
 
 def _entry(row: dict[str, Any], reference: datetime) -> LedgerEntry:

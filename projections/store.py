@@ -11,6 +11,7 @@ API processes turn into subscription pushes; PostgreSQL delivers it only on comm
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -22,9 +23,18 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from domain.errors import BadInput, TrialError
+
 CHANNEL = "trial_read_models"
+WAIT_TIMEOUT_S = 10.0
 Docs = Mapping[str, dict[str, Any]]
 ParticipantDocs = tuple[UUID, str, Docs]  # a participant, its site and its new documents
+
+
+class ReadModelBehind(TrialError):
+    """A read model did not reach the position the caller asked for in time."""
+
+    code = "SERVICE_UNAVAILABLE"
 
 
 def table_name(projection: str) -> str:
@@ -175,3 +185,22 @@ class ReadModelStore(PostgresTrackingRecorder):
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
+
+    def wait_for(self, application_name: str, position: int, head: int) -> None:
+        """Block until this read model has applied the event at ``position``, one of the
+        positions recorded so far (``head`` the last): read-your-writes."""
+        if not 0 <= position <= head:
+            raise BadInput(
+                "MIN_POSITION", f"minPosition {position} is not a recorded position (0–{head})"
+            )
+        deadline = time.monotonic() + WAIT_TIMEOUT_S
+        pause = 0.002
+        while self.position(application_name) < position:
+            if time.monotonic() > deadline:
+                raise ReadModelBehind(
+                    "MIN_POSITION",
+                    f"the {self.projection} read model has not reached position {position} "
+                    f"within {WAIT_TIMEOUT_S:.0f} s; retry later",
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)

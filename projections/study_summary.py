@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.application import TrialApplication
 from domain.participant import Participant
 from domain.rules.eligibility import CRITERION_CODES
 from domain.rules.endpoints import ENDPOINTS
 from domain.views import eligibility_view, visit_outcomes
 from domain.vocabulary import FOLLOW_UP_VISITS, Outcome, Visit
 from projections.base import ParticipantProjection
-from projections.store import Docs
+from projections.replay import events_until, fold, versions_until
+from projections.store import Docs, ReadModelStore
 
 KEY = "summary"
 EVALUABLE = (Outcome.RESPONDER.value, Outcome.NON_RESPONDER.value)
@@ -119,3 +121,29 @@ def _rate(rows: list[dict[str, Any]], endpoint: str, visit: Visit) -> EndpointRa
         evaluable=evaluable,
         rate=None if evaluable == 0 else responders / evaluable,
     )
+
+
+def rows_until(
+    app: TrialApplication, store: ReadModelStore, stop: int, visible: Callable[[str], bool]
+) -> list[dict[str, Any]]:
+    """Each participant's row as it stood after position ``stop``, of the sites ``visible``.
+
+    A participant whose current row was derived from the very version it had at ``stop`` (no
+    event of it since, and the read model has caught up with it) contributes that row; every
+    other participant is replayed from its events up to ``stop``, so the answer is the same as
+    a replay of the whole study, at the cost of only the participants that changed since.
+    """
+    current = store.by_participant(KEY)
+    rows: list[dict[str, Any]] = []
+    stale = []
+    for pid, version in versions_until(app, stop).items():
+        site, row = current.get(pid, ("", None))
+        if row is not None and row.get("version") == version:
+            if visible(site):
+                rows.append(row)
+        else:
+            stale.append(pid)
+    if stale:
+        states, _ = fold(events_until(app, stop, participants=stale))
+        rows += [summary_row(p) for p in states.values() if visible(p.site)]
+    return rows
