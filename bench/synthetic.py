@@ -20,19 +20,13 @@ from domain.inputs import (
     AdverseEventUpdate,
     ConsentDetails,
     InfusionDetails,
-    ScreeningDetails,
-    VisitScore,
 )
 from domain.participant import Participant, Signature
-from domain.rules.eligibility import Labs
 from domain.rules.schedule import target_date
 from domain.rules.toxicity import CrsSigns
 from domain.vocabulary import (
     FOLLOW_UP_VISITS,
     AeCategory,
-    BilagDomain,
-    BilagGrade,
-    EularAcrCriterion,
     Oxygen,
     Relatedness,
     Role,
@@ -40,20 +34,16 @@ from domain.vocabulary import (
     SledaiDescriptor,
     Visit,
 )
+from infra.demo.builders import REFERENCE_LABS, bilag, screening, visit_score
 
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 6, tzinfo=UTC)
 SITES = ("NJ01", "NJ02", "NJ03")
 D = SledaiDescriptor
-LABS = Labs(
-    wbc=4.5, anc=2.2, hemoglobin=115, platelets=190, alt=20, alt_uln=40, ast=22, ast_uln=40,
-    bilirubin=0.6, bilirubin_uln=1.2, creatinine_mg_dl=0.8, weight_kg=60, inr=1.0, inr_uln=1.1,
-    pt=12.0, pt_uln=13.0, lvef=63, csf_within_2_weeks=False, gilbert_syndrome=False,
+LABS = replace(
+    REFERENCE_LABS, wbc=4.5, anc=2.2, hemoglobin=115, platelets=190, alt=20, ast=22,
+    bilirubin=0.6, creatinine_mg_dl=0.8, weight_kg=60, inr=1.0, pt=12.0, lvef=63,
 )  # fmt: skip
-
-
-def _bilag(**grades: str) -> dict[BilagDomain, BilagGrade]:
-    return {d: BilagGrade(grades.get(d.value, "D")) for d in BilagDomain}
 
 
 def _signature(site: str) -> Signature:
@@ -76,16 +66,10 @@ def participant(rng: random.Random, index: int, extra_updates: int = 0) -> Parti
     screened = signed + timedelta(days=3)
     eligible = rng.random() > 0.1
     person.screen(
-        ScreeningDetails(
-            screened_on=screened, labs=replace(LABS, hcg_negative_on=screened),
-            sledai=frozenset({D.PROTEINURIA, D.ARTHRITIS, D.RASH} if eligible else {D.RASH}),
-            bilag=_bilag(RENAL="A"),
-            eular_acr_criteria=frozenset({
-                EularAcrCriterion.ANA_POSITIVE, EularAcrCriterion.JOINT_INVOLVEMENT,
-                EularAcrCriterion.ANTI_DSDNA_OR_ANTI_SM,
-            }),
-            refractory=True, childbearing_potential=False, lactating=False,
-            contraception_agreed=True, exclusions=frozenset(),
+        screening(
+            screened, replace(LABS, hcg_negative_on=screened),
+            frozenset({D.PROTEINURIA, D.ARTHRITIS, D.RASH} if eligible else {D.RASH}),
+            bilag(RENAL="A"), childbearing_potential=False,
         ),
         TODAY, sign,
     )  # fmt: skip
@@ -103,14 +87,13 @@ def participant(rng: random.Random, index: int, extra_updates: int = 0) -> Parti
         )
         active = visit is Visit.BASELINE or not responder
         person.score_visit(
-            VisitScore(
-                visit=visit, visit_date=on,
+            visit_score(
+                visit, on,
                 sledai=frozenset({D.PROTEINURIA, D.ARTHRITIS, D.RASH} if active else set()),
-                bilag=_bilag(RENAL="A" if active else "C"), arthritis_joint_count=4,
+                bilag=bilag(RENAL="A" if active else "C"), arthritis_joint_count=4,
                 pga_tenths=15 if active else 3, prednisone_mg_per_day=20.0 if active else 5.0,
-                antimalarial_only=False, haemolytic_anaemia=False, gi_activity=False,
-                investigational_drug=False, rescue_therapy=False, lupus_nephritis=True,
-                upcr_g_per_g=2.5 if active else 0.3, egfr=90.0, sdi_items=frozenset(),
+                lupus_nephritis=True, upcr_g_per_g=2.5 if active else 0.3, egfr=90.0,
+                sdi_items=frozenset(),
             ),
             TODAY, sign,
         )  # fmt: skip

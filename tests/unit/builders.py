@@ -7,6 +7,7 @@ their target days. "Today" is 2026-07-01, after every date of the story.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,13 +21,9 @@ from domain.inputs import (
     Withdrawal,
 )
 from domain.participant import Participant, Signature
-from domain.rules.eligibility import Labs
 from domain.rules.toxicity import CrsSigns
 from domain.vocabulary import (
     AeCategory,
-    BilagDomain,
-    BilagGrade,
-    EularAcrCriterion,
     Oxygen,
     Relatedness,
     Role,
@@ -35,6 +32,8 @@ from domain.vocabulary import (
     WithdrawalReason,
 )
 from domain.vocabulary import SledaiDescriptor as D
+from infra.demo import builders as synthetic
+from infra.demo.builders import REFERENCE_LABS, bilag
 
 SUBJECT = "NJ01-007"
 SITE = "NJ01"
@@ -69,12 +68,6 @@ def signature(
     )
 
 
-def bilag(**grades: str) -> dict[BilagDomain, BilagGrade]:
-    """All nine domains graded D, except those named (e.g. ``RENAL="A"``)."""
-    named = {BilagDomain[domain]: BilagGrade[grade] for domain, grade in grades.items()}
-    return {domain: named.get(domain, BilagGrade.D) for domain in BilagDomain}
-
-
 def consent(**changes: Any) -> ConsentDetails:
     """NJ01-007, a woman born 1988-04-17, signed consent v2.1 on 2025-06-02."""
     values: dict[str, Any] = {
@@ -89,28 +82,11 @@ def consent(**changes: Any) -> ConsentDetails:
     return ConsentDetails(**{**values, **changes})
 
 
-ELIGIBLE_LABS = Labs(
-    wbc=4.2,
-    anc=2.1,
-    hemoglobin=112,
-    platelets=180,
-    alt=22,
-    alt_uln=40,
-    ast=25,
-    ast_uln=40,
-    bilirubin=0.6,
-    bilirubin_uln=1.2,
-    creatinine_mg_dl=0.8,
-    weight_kg=58,
-    inr=1.0,
-    inr_uln=1.1,
-    pt=12.0,
-    pt_uln=13.0,
-    lvef=62,
+ELIGIBLE_LABS = replace(
+    REFERENCE_LABS, wbc=4.2, anc=2.1, hemoglobin=112, platelets=180, alt=22, ast=25,
+    bilirubin=0.6, creatinine_mg_dl=0.8, weight_kg=58, inr=1.0, pt=12.0, lvef=62,
     hcg_negative_on=date(2025, 6, 8),
-    csf_within_2_weeks=False,
-    gilbert_syndrome=False,
-)
+)  # fmt: skip
 
 
 def screening(**changes: Any) -> ScreeningDetails:
@@ -120,20 +96,8 @@ def screening(**changes: Any) -> ScreeningDetails:
         "labs": ELIGIBLE_LABS,
         "sledai": frozenset({D.PROTEINURIA, D.ARTHRITIS, D.RASH}),
         "bilag": bilag(RENAL="A", MUSCULOSKELETAL="B"),
-        "eular_acr_criteria": frozenset(
-            {
-                EularAcrCriterion.ANA_POSITIVE,
-                EularAcrCriterion.JOINT_INVOLVEMENT,
-                EularAcrCriterion.ANTI_DSDNA_OR_ANTI_SM,
-            }
-        ),
-        "refractory": True,
-        "childbearing_potential": True,
-        "lactating": False,
-        "contraception_agreed": True,
-        "exclusions": frozenset(),
     }
-    return ScreeningDetails(**{**values, **changes})
+    return synthetic.screening(**{**values, **changes})
 
 
 def failed_screening(**changes: Any) -> ScreeningDetails:
@@ -159,17 +123,12 @@ def visit(name: Visit, **changes: Any) -> VisitScore:
         "bilag": bilag(),
         "pga_tenths": 2,
         "prednisone_mg_per_day": 5.0,
-        "antimalarial_only": False,
-        "haemolytic_anaemia": False,
-        "gi_activity": False,
-        "investigational_drug": False,
-        "rescue_therapy": False,
         "lupus_nephritis": True,
         "upcr_g_per_g": 0.3,
         "egfr": 95.0,
         "sdi_items": frozenset(),
     }
-    return VisitScore(**{**values, **changes})
+    return synthetic.visit_score(**{**values, **changes})
 
 
 def baseline(**changes: Any) -> VisitScore:

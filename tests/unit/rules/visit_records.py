@@ -8,14 +8,9 @@ from typing import Any
 from domain.codec import build
 from domain.rules.assessment import VisitScore
 from domain.rules.endpoints import VisitContext
-from domain.vocabulary import BilagDomain, BilagGrade, Visit
 from domain.vocabulary import SledaiDescriptor as D
-
-
-def bilag(**grades: str) -> dict[BilagDomain, BilagGrade]:
-    """All nine domains graded D, except those named (e.g. ``RENAL="B"``)."""
-    named = {BilagDomain[domain]: BilagGrade[grade] for domain, grade in grades.items()}
-    return {domain: named.get(domain, BilagGrade.D) for domain in BilagDomain}
+from domain.vocabulary import Visit
+from infra.demo.builders import bilag
 
 
 def sledai(*descriptors: D) -> frozenset[D]:

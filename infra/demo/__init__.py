@@ -23,7 +23,8 @@ from domain.inputs import (
     Withdrawal,
 )
 from domain.participant import participant_id
-from infra.demo_cohort import SITE, Correction, Fact, SubjectPlan, plan_cohort
+from infra.demo.cast import SITE, Correction, Fact, SubjectPlan
+from infra.demo.plan import plan_cohort
 
 
 def record_demo_study(app: TrialApplication, seed: int = 101) -> str:

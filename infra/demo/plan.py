@@ -3,15 +3,16 @@
 ``plan_cohort`` returns, subject by subject, the facts the site records — consent, screenings,
 infusion, visits, corrections, adverse events and their updates, withdrawal — as the
 application's input objects, each with its clinical date and the user who records it. The cast
-below gives every subject a story; ``random.Random(seed)`` fills in the dates and values.
+in ``cohort.toml`` gives every subject a story; ``random.Random(seed)`` fills in the dates and
+values; ``infra.demo.builders`` assembles the inputs.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from domain.application import Actor
 from domain.inputs import (
@@ -19,7 +20,6 @@ from domain.inputs import (
     AdverseEventUpdate,
     ConsentDetails,
     InfusionDetails,
-    ScreeningDetails,
     VisitScore,
     Withdrawal,
 )
@@ -27,7 +27,6 @@ from domain.rules.eligibility import Labs
 from domain.rules.schedule import infusion_date, target_date
 from domain.rules.toxicity import CrsSigns, IcansSigns
 from domain.vocabulary import (
-    FOLLOW_UP_VISITS,
     AeCategory,
     BilagDomain,
     BilagGrade,
@@ -36,7 +35,6 @@ from domain.vocabulary import (
     EularAcrCriterion,
     Oxygen,
     Relatedness,
-    Role,
     SdiItem,
     SeizureStatus,
     SeriousCriterion,
@@ -45,115 +43,28 @@ from domain.vocabulary import (
     WithdrawalReason,
 )
 from domain.vocabulary import SledaiDescriptor as D
-
-SITE = "NJ01"
-STAFF = Actor("nj01-coordinator", Role.SITE_STAFF, SITE)
-INVESTIGATOR = Actor("nj01-investigator", Role.INVESTIGATOR, SITE)
-FIRST_CONSENT = date(2025, 4, 1)
-CONSENT_SPACING_DAYS = 10
-PGA_CORRECTION = "transcription error: PGA entered as 1.2, source document says 0.8"
-DOSE_CORRECTION = "transcription error: prednisone entered as 75 mg/day, source says 7.5 mg/day"
-CRS = "Cytokine release syndrome"
-ICANS = "Immune effector cell-associated neurotoxicity syndrome"
-
-Course = Literal["responder", "non_responder", "rescue"]
-VISITS = (Visit.BASELINE, *FOLLOW_UP_VISITS)  # a visit's index k: 0 = BASELINE … 6 = M12
-NEVER = len(VISITS)
-# Multiples of the entry value at BASELINE, M1, M2, M3, M6, M9, M12.
-PGA_TREND: dict[Course, tuple[float, ...]] = {
-    "responder": (1, 0.55, 0.4, 0.3, 0.2, 0.15, 0.1),
-    "non_responder": (1, 1.0, 1.05, 1.1, 1.05, 1.0, 1.0),
-    "rescue": (1, 0.9, 1.2, 1.25, 0.6, 0.4, 0.3),
-}
-UPCR_FALLING = (1, 0.55, 0.4, 0.3, 0.18, 0.12, 0.1)
-UPCR_RISING = (1, 1.35, 1.5, 1.55, 1.45, 1.5, 1.5)  # always > 0.5 g/g above entry: "increased"
-# The visit index from which a baseline descriptor is gone (a random choice); default NEVER.
-RESOLVES: dict[Course, dict[D, tuple[int, ...]]] = {
-    "responder": {
-        D.ARTHRITIS: (1,), D.RASH: (1, 2), D.ALOPECIA: (1, 2), D.MUCOSAL_ULCERS: (1, 2),
-        D.HEMATURIA: (1, 2, 3), D.URINARY_CASTS: (1, 2, 3), D.LOW_COMPLEMENT: (3, 4),
-        D.INCREASED_DNA_BINDING: (4, 5, NEVER),
-    },
-    "non_responder": {D.RASH: (4,)},
-    "rescue": {  # only the rash settles before the rescue therapy
-        D.RASH: (1,), D.ARTHRITIS: (4,), D.ALOPECIA: (4,), D.MUCOSAL_ULCERS: (4,),
-        D.LOW_COMPLEMENT: (5,),
-    },
-}  # fmt: skip
-SKIN = frozenset({D.RASH, D.ALOPECIA, D.MUCOSAL_ULCERS})
-NORMAL_LABS = Labs(
-    alt_uln=40, ast_uln=40, bilirubin_uln=1.2, inr_uln=1.1, pt_uln=13.0,
-    csf_within_2_weeks=False, gilbert_syndrome=False,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Casting:
-    """One subject's part in the story; the seed fills in dates and values."""
-
-    sex: Sex = Sex.FEMALE
-    nephritis: bool = False
-    screening: Literal["eligible", "low_sledai", "low_crcl", "rescreened"] = "eligible"
-    baseline: bool = True  # without a BASELINE visit, SRI-4 is judged against the screening
-    course: Course = "responder"
-    crs: int = 1  # ASTCT grade of the first-week CRS; 0 = none
-    ice_score: int | None = None  # ICANS at its worst
-    other_ae: AeCategory | None = None
-    withdrawn: bool = False  # lost to follow-up after M6
-    cataract_at_m6: bool = False
-    pga_corrected: bool = False
-    dose_corrected: bool = False
-    late_visit: Visit | None = None
-    missed_visit: Visit | None = None
-
-
-CAST: tuple[Casting, ...] = (
-    Casting(nephritis=True),  # NJ01-001
-    Casting(crs=2, ice_score=8),  # NJ01-002: ICANS grade 1
-    Casting(nephritis=True, cataract_at_m6=True),  # NJ01-003
-    Casting(screening="low_sledai"),  # NJ01-004: SLEDAI-2K 6 is not > 6
-    Casting(pga_corrected=True),  # NJ01-005: the correction makes M1 an SRI-4 response
-    Casting(nephritis=True, crs=3),  # NJ01-006: the SAE, CRS with one vasopressor
-    Casting(sex=Sex.MALE, baseline=False, crs=2),  # NJ01-007
-    Casting(nephritis=True, screening="rescreened"),  # NJ01-008: ANC 0.8, then 1.6
-    Casting(nephritis=True, crs=2, ice_score=5, late_visit=Visit.M2),  # NJ01-009: ICANS grade 2
-    Casting(course="rescue"),  # NJ01-010: rescue therapy at M3
-    Casting(sex=Sex.MALE, screening="low_crcl"),  # NJ01-011: CrCl 43 mL/min
-    Casting(nephritis=True, crs=0, dose_corrected=True),  # NJ01-012
-    Casting(other_ae=AeCategory.INFECTION, withdrawn=True),  # NJ01-013
-    Casting(nephritis=True, baseline=False, crs=2),  # NJ01-014
-    Casting(other_ae=AeCategory.CYTOPENIA),  # NJ01-015
-    Casting(nephritis=True, course="non_responder", crs=0, missed_visit=Visit.M9),  # NJ01-016
-    Casting(),  # NJ01-017
+from infra.demo.builders import REFERENCE_LABS, bilag, screening, visit_score
+from infra.demo.cast import (
+    CAST,
+    CONSENT_SPACING_DAYS,
+    FIRST_CONSENT,
+    INVESTIGATOR,
+    NEVER,
+    PGA_TREND,
+    RESOLVES,
+    SITE,
+    SKIN,
+    STAFF,
+    TEXTS,
+    UPCR_FALLING,
+    UPCR_RISING,
+    VISITS,
+    Casting,
+    Correction,
+    Fact,
+    Step,
+    SubjectPlan,
 )
-
-
-@dataclass(frozen=True)
-class Correction:
-    score: VisitScore
-    reason: str
-
-
-Fact = (
-    ConsentDetails | ScreeningDetails | InfusionDetails | VisitScore | Correction
-    | AdverseEventReport | AdverseEventUpdate | Withdrawal
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command: its name (unique per subject), the day of the fact, who records it, what."""
-
-    name: str
-    on: date
-    by: Actor
-    fact: Fact
-
-
-@dataclass(frozen=True)
-class SubjectPlan:
-    subject_id: str
-    steps: tuple[Step, ...]  # in the order of their days
 
 
 def plan_cohort(seed: int, time_zone: str) -> list[SubjectPlan]:
@@ -218,7 +129,9 @@ class _Planner:
     def _screen(self, screened_on: date, age: int) -> date:
         rng, c = self.rng, self.casting
         self.creatinine = round(rng.uniform(0.7, 0.9) if c.nephritis else rng.uniform(0.6, 0.8), 2)
-        labs = replace(NORMAL_LABS, creatinine_mg_dl=self.creatinine, weight_kg=rng.randint(52, 75))
+        labs = replace(
+            REFERENCE_LABS, creatinine_mg_dl=self.creatinine, weight_kg=rng.randint(52, 75)
+        )
         if c.screening == "low_crcl":
             labs = replace(labs, creatinine_mg_dl=1.6, weight_kg=61.0)
         childbearing = c.sex is Sex.FEMALE and age < 45
@@ -246,18 +159,15 @@ class _Planner:
         else:
             criteria |= {EularAcrCriterion.JOINT_INVOLVEMENT,
                          EularAcrCriterion.ACUTE_CUTANEOUS_LUPUS}  # fmt: skip
-        screening = ScreeningDetails(
-            screened_on=on, labs=labs, sledai=self.descriptors,
-            bilag=self._bilag(self.descriptors, 0, upcr=0.0),
-            eular_acr_criteria=frozenset(criteria), refractory=True,
-            childbearing_potential=childbearing, lactating=False, contraception_agreed=True,
-            exclusions=frozenset(),
+        details = screening(
+            on, labs, self.descriptors, self._bilag(self.descriptors, 0, upcr=0.0),
+            eular_acr_criteria=frozenset(criteria), childbearing_potential=childbearing,
         )  # fmt: skip
-        self.add(name, on, INVESTIGATOR, screening)
+        self.add(name, on, INVESTIGATOR, details)
 
     def _bilag(self, present: frozenset[D], k: int, upcr: float) -> dict[BilagDomain, BilagGrade]:
         """Grades follow the activity: B when active at entry, C when still active, D after."""
-        grades = dict.fromkeys(BilagDomain, BilagGrade.E)
+        grades = bilag(BilagGrade.E)
         if present & SKIN:
             grades[BilagDomain.MUCOCUTANEOUS] = BilagGrade.B if k == 0 else BilagGrade.C
         elif self.descriptors & SKIN:
@@ -287,9 +197,9 @@ class _Planner:
                 continue
             self.add(f"visit-{visit.value}", score.visit_date, STAFF, score)
             if visit is Visit.M1 and c.pga_corrected:
-                self._correct(score, PGA_CORRECTION, pga_tenths=8)
+                self._correct(score, TEXTS["pga_correction"], pga_tenths=8)
             if visit is Visit.M3 and c.dose_corrected:
-                self._correct(score, DOSE_CORRECTION, prednisone_mg_per_day=7.5)
+                self._correct(score, TEXTS["dose_correction"], prednisone_mg_per_day=7.5)
         if c.withdrawn:
             self._withdraw()
 
@@ -350,16 +260,15 @@ class _Planner:
                 pga = 12  # as entered; the source document says 0.8
             dose = 75.0 if c.dose_corrected and visit is Visit.M3 else prednisone[k]
             cataract = c.cataract_at_m6 and k >= VISITS.index(Visit.M6)
-            scores.append(VisitScore(
-                visit=visit, visit_date=self._visit_date(visit), sledai=frozenset(present),
+            scores.append(visit_score(
+                visit, self._visit_date(visit), sledai=frozenset(present),
                 bilag=self._bilag(frozenset(present), k, upcr), pga_tenths=max(0, min(30, pga)),
                 prednisone_mg_per_day=dose,
                 arthritis_joint_count=(joints if k == 0 else 3) if D.ARTHRITIS in present else 0,
                 # SELENA counts proteinuria at entry (the flare) or > 0.5 g/g above it.
                 proteinuria_new_or_increased=(k == 0 or rising) if D.PROTEINURIA in present
                 else None,
-                antimalarial_only=dose == 0, haemolytic_anaemia=False, gi_activity=False,
-                investigational_drug=False, rescue_therapy=c.course == "rescue" and k == 3,
+                antimalarial_only=dose == 0, rescue_therapy=c.course == "rescue" and k == 3,
                 lupus_nephritis=c.nephritis, upcr_g_per_g=upcr,
                 creatinine_mg_dl=round(self.creatinine * rng.uniform(0.92, 1.05), 2),
                 sdi_items=frozenset({SdiItem.CATARACT} if cataract else ()),
@@ -377,7 +286,7 @@ class _Planner:
             awake = Consciousness.NORMAL if grade == 1 else Consciousness.SPONTANEOUS
             signs = IcansSigns(c.ice_score, awake, SeizureStatus.NONE, False, Edema.NONE)
             onset = day0 + timedelta(days=rng.randint(4, 6))
-            self._report(onset, ICANS, AeCategory.ICANS, grade, icans=signs,
+            self._report(onset, TEXTS["icans"], AeCategory.ICANS, grade, icans=signs,
                          resolved_after=rng.randint(2, 4))  # fmt: skip
         if c.other_ae is AeCategory.CYTOPENIA:
             term = "Neutrophil count decreased"
@@ -396,11 +305,13 @@ class _Planner:
         oxygen = Oxygen.LOW_FLOW if grade == 3 or (grade == 2 and not hypotension) else Oxygen.NONE
         signs = CrsSigns(fever, grade >= 2, hypotension, int(grade == 3), False, oxygen)
         if grade < 3:
-            self._report(onset, CRS, AeCategory.CRS, grade, crs=signs,
+            self._report(onset, TEXTS["crs"], AeCategory.CRS, grade, crs=signs,
                          resolved_after=rng.randint(2, 6))  # fmt: skip
             return
         hospitalised = frozenset({SeriousCriterion.HOSPITALISATION})
-        sae = self._report(onset, CRS, AeCategory.CRS, grade, crs=signs, serious=hospitalised)
+        sae = self._report(
+            onset, TEXTS["crs"], AeCategory.CRS, grade, crs=signs, serious=hospitalised
+        )
         sent_at = sae.aware_at + timedelta(hours=20)
         sent = AdverseEventUpdate(sae.ae_id, "SAE report sent to the sponsor",
                                   reported_to_sponsor_at=sent_at)  # fmt: skip
