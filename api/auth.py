@@ -9,7 +9,7 @@ from typing import Any
 
 import jwt
 
-from domain.application import Actor
+from domain.commands import Actor
 from domain.errors import Forbidden, TrialError
 from domain.vocabulary import Role
 

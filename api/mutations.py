@@ -18,7 +18,7 @@ from api.inputs import (
 )
 from api.threads import blocking
 from api.types import CommandResult
-from domain.application import Request
+from domain.commands import Request
 
 
 def _request(info: Info, idempotency_key: str | None, expected_version: int | None) -> Request:

@@ -26,7 +26,7 @@ from api.enums import (
     Sex,
     Visit,
 )
-from domain.application import CommandResult
+from domain.commands import CommandResult
 from domain.rules.assessment import DataQuery
 from domain.rules.eligibility import EligibilityResult
 from domain.views import AdverseEventView, ParticipantView, VisitView

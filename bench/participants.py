@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from domain.application import Actor, Request, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import Actor, Request
 from domain.inputs import AdverseEventUpdate
 from domain.participant import participant_id
 from domain.vocabulary import Role

@@ -13,7 +13,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from domain.application import TrialApplication, command_digest
+from domain.application import TrialApplication
+from domain.commands import command_digest
 from domain.event_log import EventAudit
 from domain.inputs import (
     AdverseEventReport,
@@ -21,7 +22,8 @@ from domain.inputs import (
     ConsentDetails,
     InfusionDetails,
 )
-from domain.participant import Participant, Signature
+from domain.participant import Participant
+from domain.recorded import Signature
 from domain.rules.schedule import target_date
 from domain.rules.toxicity import CrsSigns
 from domain.vocabulary import (

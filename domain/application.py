@@ -8,10 +8,7 @@ event-log row (who, why, idempotency key) in one transaction. A refused command 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 from uuid import UUID
@@ -22,13 +19,13 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
 from domain.codec import encode
+from domain.commands import Actor, CommandResult, Request, command_digest
 from domain.errors import (
     ConcurrencyConflict,
     DomainRuleViolation,
     Forbidden,
     IdempotencyConflict,
     NotFound,
-    require,
 )
 from domain.event_log import EventAudit, EventLog
 from domain.inputs import (
@@ -40,69 +37,12 @@ from domain.inputs import (
     VisitScore,
     Withdrawal,
 )
-from domain.participant import Participant, Signature, participant_id
+from domain.participant import Participant, participant_id
+from domain.recorded import Signature
 from domain.rules.schedule import DEFAULT_TIME_ZONE
 from domain.vocabulary import Role
 
 WRITER_ROLES = frozenset({Role.SITE_STAFF, Role.INVESTIGATOR})
-MAX_KEY_LENGTH = 200
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The authenticated caller: user id, role and (for site roles) site code."""
-
-    user_id: str
-    role: Role
-    site: str | None = None
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    participant_id: UUID
-    version: int
-    position: int
-    recorded_at: datetime
-
-
-@dataclass(frozen=True)
-class Request:
-    """One command's envelope: who, the idempotency key and the expected version."""
-
-    actor: Actor
-    idempotency_key: str | None = None
-    expected_version: int | None = None
-
-    def __post_init__(self) -> None:
-        key = self.idempotency_key
-        if key is not None:
-            require(
-                0 < len(key) <= MAX_KEY_LENGTH and key.isprintable(),
-                "IDEMPOTENCY_KEY",
-                f"an idempotency key is 1–{MAX_KEY_LENGTH} printable characters",
-            )
-
-
-def command_digest(
-    name: str,
-    participant: UUID,
-    payload: Any,
-    expected_version: int | None,
-    key: bytes | None = None,
-) -> str:
-    """A digest of the command and its input, to tell a retry from a reused key.
-
-    Keyed (HMAC-SHA-256) when the events are encrypted: an unkeyed hash of a small input such as
-    a consent would let anyone with the log table guess the date of birth it hides.
-    """
-    canonical = json.dumps(
-        {"command": name, "participant": str(participant), "input": payload,
-         "expected_version": expected_version},
-        sort_keys=True, separators=(",", ":"), default=str,
-    ).encode()  # fmt: skip
-    if key is not None:
-        return hmac.new(key, canonical, hashlib.sha256).hexdigest()
-    return hashlib.sha256(canonical).hexdigest()
 
 
 def utc_now() -> datetime:

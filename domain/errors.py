@@ -97,3 +97,17 @@ def within_calendar(value: object) -> None:
 @functools.cache
 def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(kind))
+
+
+def check_not_future(when: date, limit: date, what: str) -> None:
+    """A clinical date may not lie after today (in the trial's time zone), an instant not after
+    now."""
+    if when > limit:
+        raise DomainRuleViolation("NO_FUTURE_DATE", f"{what} {when.isoformat()} is in the future")
+
+
+def check_reason(reason: str) -> None:
+    """A correction or an update says why."""
+    storable(reason, "REASON", "reason")
+    if not reason.strip():
+        raise DomainRuleViolation("REASON_REQUIRED", "a correction or update needs a reason")

@@ -8,7 +8,6 @@ exactly the recorded state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -16,7 +15,13 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.codec import decode, encode
-from domain.errors import BadInput, DomainRuleViolation, NotFound, storable
+from domain.errors import (
+    BadInput,
+    DomainRuleViolation,
+    NotFound,
+    check_not_future,
+    check_reason,
+)
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,
@@ -27,41 +32,20 @@ from domain.inputs import (
     VisitScore,
     Withdrawal,
 )
-from domain.recorded import RecordedAdverseEvent, RecordedScreening, RecordedVisit
+from domain.recorded import RecordedAdverseEvent, RecordedScreening, RecordedVisit, Signature
 from domain.rules import RULES_VERSION
-from domain.rules.damage import check_sdi_never_decreases, sdi_total
+from domain.rules.assessment import check_damage
 from domain.rules.eligibility import EligibilityResult, evaluate_eligibility
 from domain.rules.schedule import check_visit_date, infusion_date
-from domain.vocabulary import ParticipantStatus, Role, Visit
+from domain.vocabulary import ParticipantStatus, Visit
 
 TRIAL = "CHT101"
 _PARTICIPANT_NAMESPACE = UUID("6f1f2b8e-8c59-4c41-9a57-3c1d0a6c7e10")
-VISIT_ORDER: tuple[Visit, ...] = tuple(Visit)
 
 
 def participant_id(subject_id: str, trial: str = TRIAL) -> UUID:
     """The participant's stream id, derived from (trial, subject id) so a subject consents once."""
     return uuid5(_PARTICIPANT_NAMESPACE, f"{trial}/{subject_id}")
-
-
-@dataclass(frozen=True)
-class Signature:
-    """Who submitted a command, when (server clock, UTC) and under which idempotency key."""
-
-    actor: str
-    actor_role: Role
-    actor_site: str | None
-    submitted_at: datetime
-    idempotency_key: str | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "actor": self.actor,
-            "actor_role": self.actor_role.value,
-            "actor_site": self.actor_site,
-            "submitted_at": self.submitted_at,
-            "idempotency_key": self.idempotency_key,
-        }
 
 
 class Participant(Aggregate):
@@ -162,16 +146,14 @@ class Participant(Aggregate):
     @classmethod
     def enrol(cls, consent: ConsentDetails, today: date, signature: Signature) -> Participant:
         """Record a signed consent: the participant's stream starts here."""
-        _check_not_future(consent.signed_on, today, "consent signature date")
-        _check_not_future(consent.date_of_birth, today, "date of birth")
+        check_not_future(consent.signed_on, today, "consent signature date")
+        check_not_future(consent.date_of_birth, today, "date of birth")
         return cls(
             trial=TRIAL,
             subject_id=consent.subject_id,
             consent=encode(consent),
             **signature.fields(),
         )
-
-    # ----- derived state -----
 
     @property
     def status(self) -> ParticipantStatus:
@@ -205,9 +187,9 @@ class Participant(Aggregate):
                 f"screening needs a consented participant or a screen failure; "
                 f"participant is {self.status.value}",
             )
-        _check_not_future(screening.screened_on, today, "screening date")
+        check_not_future(screening.screened_on, today, "screening date")
         if screening.labs.hcg_negative_on is not None:
-            _check_not_future(screening.labs.hcg_negative_on, today, "negative serum hCG date")
+            check_not_future(screening.labs.hcg_negative_on, today, "negative serum hCG date")
         self._check_not_before_consent(screening.screened_on, "screening date")
         result = evaluate_eligibility(
             screening, date_of_birth=self.consent.date_of_birth, sex=self.consent.sex
@@ -231,11 +213,7 @@ class Participant(Aggregate):
                 "INFUSION_NEEDS_ELIGIBILITY",
                 f"infusion needs an eligible latest screening; participant is {self.status.value}",
             )
-        if infusion.infused_at > now:
-            raise DomainRuleViolation(
-                "NO_FUTURE_DATE",
-                f"infusion time {infusion.infused_at.isoformat()} is in the future",
-            )
+        check_not_future(infusion.infused_at, now, "infusion time")
         day = infusion_date(infusion.infused_at, time_zone)
         screened_on = self.screenings[-1].details.screened_on
         if day < screened_on:
@@ -279,7 +257,7 @@ class Participant(Aggregate):
             raise DomainRuleViolation(
                 "CORRECTION_NEEDS_SCORED_VISIT", f"{score.visit.value} has not been scored"
             )
-        _check_reason(reason)
+        check_reason(reason)
         self._check_visit(score, today)
         self.trigger_event(
             self.VisitCorrected,
@@ -297,12 +275,9 @@ class Participant(Aggregate):
             raise DomainRuleViolation(
                 "AE_ID_UNIQUE", f"adverse event {report.ae_id} is already reported"
             )
-        _check_not_future(report.onset_on, today, "AE onset date")
+        check_not_future(report.onset_on, today, "AE onset date")
         self._check_not_before_consent(report.onset_on, "AE onset date")
-        if report.aware_at > now:
-            raise DomainRuleViolation(
-                "NO_FUTURE_DATE", f"awareness time {report.aware_at.isoformat()} is in the future"
-            )
+        check_not_future(report.aware_at, now, "awareness time")
         self.trigger_event(
             self.AdverseEventReported,
             ae_id=report.ae_id,
@@ -317,20 +292,17 @@ class Participant(Aggregate):
         recorded = self.adverse_events.get(update.ae_id)
         if recorded is None:
             raise NotFound("AE_EXISTS", f"adverse event {update.ae_id} was never reported")
-        _check_reason(update.reason)
+        check_reason(update.reason)
         if update.resolved_on is not None:
-            _check_not_future(update.resolved_on, today, "AE resolution date")
+            check_not_future(update.resolved_on, today, "AE resolution date")
             onset = recorded.report.onset_on
             if update.resolved_on < onset:
                 raise DomainRuleViolation(
                     "AE_RESOLVED_AFTER_ONSET",
                     f"resolution date {update.resolved_on} is before the onset date {onset}",
                 )
-        if update.reported_to_sponsor_at is not None and update.reported_to_sponsor_at > now:
-            raise DomainRuleViolation(
-                "NO_FUTURE_DATE",
-                f"sponsor report time {update.reported_to_sponsor_at.isoformat()} is in the future",
-            )
+        if update.reported_to_sponsor_at is not None:
+            check_not_future(update.reported_to_sponsor_at, now, "sponsor report time")
         self.trigger_event(
             self.AdverseEventUpdated,
             ae_id=update.ae_id, update=encode(update, omit=("ae_id", "reason")),
@@ -342,14 +314,12 @@ class Participant(Aggregate):
         """Record the participant's withdrawal from the study, once."""
         if self.withdrawal is not None:
             raise DomainRuleViolation("WITHDRAWAL_ONCE", "the participant already withdrew")
-        _check_not_future(withdrawal.withdrawn_on, today, "withdrawal date")
+        check_not_future(withdrawal.withdrawn_on, today, "withdrawal date")
         self._check_not_before_consent(withdrawal.withdrawn_on, "withdrawal date")
         self.trigger_event(self.Withdrawn, withdrawal=encode(withdrawal), **signature.fields())
 
-    # ----- guards -----
-
     def _check_visit(self, score: VisitScore, today: date) -> None:
-        _check_not_future(score.visit_date, today, "visit date")
+        check_not_future(score.visit_date, today, "visit date")
         self._check_not_before_consent(score.visit_date, "visit date")
         if score.visit is Visit.BASELINE:
             if not (self.screenings and self.screenings[-1].result.eligible):
@@ -366,18 +336,8 @@ class Participant(Aggregate):
             except BadInput as error:
                 # The date itself is well formed; it breaks a rule of the recorded infusion date.
                 raise DomainRuleViolation(error.rule, error.message) from error
-        self._check_damage(score)
-
-    def _check_damage(self, score: VisitScore) -> None:
         recorded = {visit: v.score for visit, v in self.visits.items()}
-        recorded[score.visit] = score
-        check_sdi_never_decreases(
-            [
-                (visit.value, None if s.sdi_items is None else sdi_total(s.sdi_items))
-                for visit in VISIT_ORDER
-                if (s := recorded.get(visit)) is not None
-            ]
-        )
+        check_damage(recorded | {score.visit: score})
 
     def _check_not_before_consent(self, day: date, what: str) -> None:
         if day < self.consent.signed_on:
@@ -385,14 +345,3 @@ class Participant(Aggregate):
                 "NOT_BEFORE_CONSENT",
                 f"{what} {day} is before the consent signature date {self.consent.signed_on}",
             )
-
-
-def _check_not_future(day: date, today: date, what: str) -> None:
-    if day > today:
-        raise DomainRuleViolation("NO_FUTURE_DATE", f"{what} {day} is in the future")
-
-
-def _check_reason(reason: str) -> None:
-    storable(reason, "REASON", "reason")
-    if not reason.strip():
-        raise DomainRuleViolation("REASON_REQUIRED", "a correction or update needs a reason")

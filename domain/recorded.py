@@ -1,7 +1,8 @@
-"""What a participant's stream records, as typed values: each event's payload read once.
+"""What a participant's stream records, as typed values: each event's payload read once, and
+the signature every event carries.
 
-``Participant.apply`` turns every event's JSON payload into these (``domain.codec``); the
-commands, the views and the read models all read them, never the payloads.
+Each event's ``apply`` turns its JSON payload into these (``domain.codec``); the commands, the
+views and the read models all read them, never the payloads.
 """
 
 from __future__ import annotations
@@ -9,12 +10,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from typing import Any
 
 from domain.codec import build
 from domain.inputs import AdverseEventReport, AdverseEventUpdate, ConsentDetails, VisitScore
 from domain.rules.eligibility import EligibilityResult, ScreeningDetails, age_on
 from domain.rules.kidney import ckd_epi_2021
-from domain.vocabulary import SeriousCriterion, Visit
+from domain.vocabulary import Role, SeriousCriterion, Visit
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who submitted a command, when (server clock, UTC) and under which idempotency key."""
+
+    actor: str
+    actor_role: Role
+    actor_site: str | None
+    submitted_at: datetime
+    idempotency_key: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "actor_role": self.actor_role.value,
+            "actor_site": self.actor_site,
+            "submitted_at": self.submitted_at,
+            "idempotency_key": self.idempotency_key,
+        }
 
 
 @dataclass(frozen=True)

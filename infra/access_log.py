@@ -26,7 +26,8 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from domain.application import Actor, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import Actor
 
 TABLE = "trial_read_log"
 GUARD = "trial_read_log_append_only"

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from domain.errors import BadInput, require, within_calendar
-from domain.rules.damage import sdi_items
+from domain.rules.damage import check_sdi_never_decreases, sdi_items, sdi_total
 from domain.vocabulary import BilagDomain, BilagGrade, SdiItem, SledaiDescriptor, Visit
 
 PGA_MAX_TENTHS = 30
@@ -112,3 +112,14 @@ class VisitScore:
         non_negative(self.prednisone_mg_per_day, "PREDNISONE_DOSE", "prednisone mg/day")
         non_negative(self.upcr_g_per_g, "UPCR_VALUE", "UPCR g/g")
         non_negative(self.egfr, "EGFR_VALUE", "eGFR")
+
+
+def check_damage(scores: Mapping[Visit, VisitScore]) -> None:
+    """The SDI of the visits ``scores`` records never decreases in visit order (rules §8)."""
+    check_sdi_never_decreases(
+        [
+            (visit.value, None if score.sdi_items is None else sdi_total(score.sdi_items))
+            for visit in Visit
+            if (score := scores.get(visit)) is not None
+        ]
+    )

@@ -12,7 +12,8 @@ from collections import Counter
 from typing import assert_never
 from uuid import UUID
 
-from domain.application import CommandResult, Request, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import CommandResult, Request
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from domain.application import Actor
 from domain.codec import decode
+from domain.commands import Actor
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,

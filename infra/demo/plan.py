@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from domain.application import Actor
+from domain.commands import Actor
 from domain.inputs import (
     AdverseEventReport,
     AdverseEventUpdate,

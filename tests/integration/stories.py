@@ -17,7 +17,8 @@ from uuid import UUID
 from psycopg.sql import SQL, Identifier
 
 from api.auth import Principal
-from domain.application import Actor, CommandResult, Request, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import Actor, CommandResult, Request
 from domain.participant import participant_id
 from domain.rules.toxicity import IcansSigns
 from domain.vocabulary import (

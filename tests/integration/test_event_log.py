@@ -19,13 +19,8 @@ from eventsourcing.persistence import IntegrityError, ProgrammingError
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from domain.application import (
-    Actor,
-    CommandResult,
-    Request,
-    TrialApplication,
-    command_digest,
-)
+from domain.application import TrialApplication
+from domain.commands import Actor, CommandResult, Request, command_digest
 from domain.errors import DomainRuleViolation
 from domain.event_log import EventAudit
 from domain.participant import participant_id

@@ -20,7 +20,8 @@ from domain.inputs import (
     VisitScore,
     Withdrawal,
 )
-from domain.participant import Participant, Signature
+from domain.participant import Participant
+from domain.recorded import Signature
 from domain.rules.toxicity import CrsSigns
 from domain.vocabulary import (
     AeCategory,

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from domain.application import Actor, CommandResult, Request, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import Actor, CommandResult, Request
 from domain.participant import Participant
 from domain.rules.toxicity import GvhdStages, IcansSigns
 from domain.vocabulary import (

@@ -19,7 +19,8 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import Actor, CommandResult, Request, TrialApplication
+from domain.application import TrialApplication
+from domain.commands import Actor, CommandResult, Request
 from domain.errors import (
     ConcurrencyConflict,
     DomainRuleViolation,

@@ -15,7 +15,8 @@ from eventsourcing.domain import Aggregate
 from domain.codec import encode
 from domain.errors import DomainRuleViolation, NotFound, TrialError
 from domain.inputs import Withdrawal
-from domain.participant import Participant, Signature, participant_id
+from domain.participant import Participant, participant_id
+from domain.recorded import Signature
 from domain.rules.eligibility import CRITERION_CODES
 from domain.vocabulary import (
     FOLLOW_UP_VISITS,
