@@ -28,10 +28,11 @@ from strawberry.scalars import JSON
 
 from api.auth import Principal
 from api.context import Info
-from api.enums import Role
 from api.inputs import parse_participant_id
 from api.threads import blocking
+from api.types import view_fields
 from domain.errors import BadInput, TrialError
+from domain.vocabulary import Role
 from infra.access_log import LoggedRead, ReadRow
 from infra.bootstrap import Service
 from projections.safety_ledger import SafetyLedgerView
@@ -186,16 +187,12 @@ class ReadAccess:
 
     @classmethod
     def of(cls, row: LoggedRead) -> ReadAccess:
-        return cls(
-            id=row.id,
-            read_at=row.read_at,
-            actor=row.actor,
+        return cls(**view_fields(
+            row,
             actor_role=Role(row.actor_role),
-            actor_site=row.actor_site,
-            operation=row.operation,
             participant_ids=[strawberry.ID(str(pid)) for pid in row.participant_ids],
             detail=cast(JSON, row.detail),
-        )
+        ))  # fmt: skip
 
 
 @strawberry.type

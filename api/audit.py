@@ -17,10 +17,11 @@ from strawberry.scalars import JSON
 from api.access_log import AUDIT_TRAIL, record_read
 from api.auth import Principal
 from api.context import Info
-from api.enums import Role
 from api.inputs import parse_participant_id
 from api.threads import blocking
+from api.types import view_fields
 from domain.errors import BadInput
+from domain.vocabulary import Role
 from infra.audit import verify
 from infra.audit_trail import TrailEntry, audit_trail, participant_sites
 from infra.bootstrap import Service
@@ -101,20 +102,15 @@ def _readable(service: Service, principal: Principal, pid: UUID | None) -> list[
 
 def _entry(trail: TrailEntry) -> AuditEntry:
     entry, audit = trail.entry, trail.entry.audit
-    return AuditEntry(
-        position=entry.position,
+    who = view_fields(audit, without=("idempotency_key", "command_digest"))
+    return AuditEntry(**view_fields(
+        entry,
+        without=("audit",),
         participant_id=strawberry.ID(str(entry.participant_id)),
-        version=entry.version,
-        event_type=entry.event_type,
-        recorded_at=entry.recorded_at,
-        actor=audit.actor,
-        actor_role=Role(audit.actor_role),
-        actor_site=audit.actor_site,
-        reason=audit.reason,
-        data=cast(JSON, trail.data),
         hash=entry.hash or "",
-        previous_hash=entry.previous_hash,
-    )
+        data=cast(JSON, trail.data),
+        **who | {"actor_role": Role(audit.actor_role)},
+    ))  # fmt: skip
 
 
 def verify_chains(service: Service, principal: Principal) -> ChainVerification:

@@ -1,13 +1,27 @@
-"""GraphQL input types of the contract and their mapping to the domain's command inputs."""
+"""GraphQL input types of the contract and their mapping to the domain's command inputs.
+
+The input types are deliberate twins of the domain's inputs (LabsInput of Labs, VisitScoreInput
+of VisitScore, AdverseEventInput of AdverseEventReport …): they are the contract's shapes (a PGA
+as a score, BILAG grades as a list, ids as strings), and strawberry builds them from a request's
+variables before a resolver runs, so a domain check raised while building one would answer
+BAD_INPUT before the caller is authenticated. ``to_domain`` converts in the resolver, after it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date, datetime
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import strawberry
 
-from api.enums import (
+from domain import inputs as domain
+from domain.errors import BadInput
+from domain.rules.assessment import bilag_grades, pga_tenths
+from domain.rules.eligibility import Labs
+from domain.rules.toxicity import CrsSigns, GvhdStages, IcansSigns
+from domain.vocabulary import (
     AeCategory,
     BilagDomain,
     BilagGrade,
@@ -25,11 +39,15 @@ from api.enums import (
     Visit,
     WithdrawalReason,
 )
-from domain import inputs as domain
-from domain.errors import BadInput
-from domain.rules.assessment import bilag_grades, pga_tenths
-from domain.rules.eligibility import Labs
-from domain.rules.toxicity import CrsSigns, GvhdStages, IcansSigns
+
+T = TypeVar("T")
+
+
+def _into(kind: type[T], source: object, **changed: Any) -> T:
+    """``kind`` from the input's fields of the same names, ``changed`` ones converted."""
+    names = (field.name for field in fields(cast(Any, kind)))
+    return kind(**{name: changed[name] if name in changed else getattr(source, name)
+                   for name in names})  # fmt: skip
 
 
 def parse_participant_id(value: str) -> UUID:
@@ -53,15 +71,7 @@ class ConsentInput:
     )
 
     def to_domain(self) -> domain.ConsentDetails:
-        return domain.ConsentDetails(
-            subject_id=self.subject_id,
-            site=self.site,
-            consent_version=self.consent_version,
-            signed_on=self.signed_on,
-            date_of_birth=self.date_of_birth,
-            sex=self.sex,
-            initials=self.initials,
-        )
+        return _into(domain.ConsentDetails, self)
 
 
 @strawberry.input
@@ -88,7 +98,7 @@ class LabsInput:
     gilbert_syndrome: bool | None = None
 
     def to_domain(self) -> Labs:
-        return Labs(**{name: getattr(self, name) for name in Labs.__dataclass_fields__})
+        return _into(Labs, self)
 
 
 @strawberry.input
@@ -114,18 +124,14 @@ class ScreeningInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.ScreeningDetails:
-        return domain.ScreeningDetails(
-            screened_on=self.screened_on,
+        return _into(
+            domain.ScreeningDetails, self,
             labs=self.labs.to_domain(),
             sledai=frozenset(self.sledai),
             bilag=bilag_grades((g.domain, g.grade) for g in self.bilag),
             eular_acr_criteria=frozenset(self.eular_acr_criteria),
-            refractory=self.refractory,
-            childbearing_potential=self.childbearing_potential,
-            lactating=self.lactating,
-            contraception_agreed=self.contraception_agreed,
             exclusions=frozenset(self.exclusions),
-        )
+        )  # fmt: skip
 
 
 @strawberry.input
@@ -138,7 +144,7 @@ class InfusionInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.InfusionDetails:
-        return domain.InfusionDetails(self.infused_at, self.dose_cells_per_kg, self.lot)
+        return _into(domain.InfusionDetails, self)
 
 
 @strawberry.input
@@ -166,26 +172,13 @@ class VisitScoreInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.VisitScore:
-        return domain.VisitScore(
-            visit=self.visit,
-            visit_date=self.visit_date,
+        return _into(
+            domain.VisitScore, self,
             sledai=frozenset(self.sledai),
             bilag=bilag_grades((g.domain, g.grade) for g in self.bilag),
             pga_tenths=pga_tenths(self.pga_score),
-            prednisone_mg_per_day=self.prednisone_mg_per_day,
-            arthritis_joint_count=self.arthritis_joint_count,
-            proteinuria_new_or_increased=self.proteinuria_new_or_increased,
-            antimalarial_only=self.antimalarial_only,
-            haemolytic_anaemia=self.haemolytic_anaemia,
-            gi_activity=self.gi_activity,
-            investigational_drug=self.investigational_drug,
-            rescue_therapy=self.rescue_therapy,
-            lupus_nephritis=self.lupus_nephritis,
-            upcr_g_per_g=self.upcr_g_per_g,
-            egfr=self.egfr,
-            creatinine_mg_dl=self.creatinine_mg_dl,
             sdi_items=None if self.sdi_items is None else frozenset(self.sdi_items),
-        )
+        )  # fmt: skip
 
 
 @strawberry.input
@@ -195,6 +188,11 @@ class CorrectionInput:
     reason: str
     score: VisitScoreInput
     idempotency_key: str | None = None
+
+    @property
+    def expected_version(self) -> int | None:
+        """The contract carries a correction's expected version in its score."""
+        return self.score.expected_version
 
     def to_domain(self) -> domain.VisitScore:
         if self.score.visit != self.visit:
@@ -218,14 +216,7 @@ class CrsInput:
     oxygen: Oxygen
 
     def to_domain(self) -> CrsSigns:
-        return CrsSigns(
-            temperature_c=self.temperature_c,
-            fever_modified_by_treatment=self.fever_modified_by_treatment,
-            hypotension=self.hypotension,
-            vasopressors=self.vasopressors,
-            vasopressin=self.vasopressin,
-            oxygen=self.oxygen,
-        )
+        return _into(CrsSigns, self)
 
 
 @strawberry.input
@@ -237,13 +228,7 @@ class IcansInput:
     edema: Edema
 
     def to_domain(self) -> IcansSigns:
-        return IcansSigns(
-            ice_score=self.ice_score,
-            consciousness=self.consciousness,
-            seizure=self.seizure,
-            motor_weakness=self.motor_weakness,
-            edema=self.edema,
-        )
+        return _into(IcansSigns, self)
 
 
 @strawberry.input
@@ -281,20 +266,13 @@ class AdverseEventInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.AdverseEventReport:
-        return domain.AdverseEventReport(
-            ae_id=self.ae_id,
-            term=self.term,
-            category=self.category,
-            onset_on=self.onset_on,
-            aware_at=self.aware_at,
-            ctcae_grade=self.ctcae_grade,
+        return _into(
+            domain.AdverseEventReport, self,
             serious=frozenset(self.serious),
-            relatedness=self.relatedness,
             crs=None if self.crs is None else self.crs.to_domain(),
             icans=None if self.icans is None else self.icans.to_domain(),
             acute_gvhd=None if self.acute_gvhd is None else self.acute_gvhd.to_domain(),
-            chronic_gvhd=self.chronic_gvhd,
-        )
+        )  # fmt: skip
 
 
 @strawberry.input
@@ -310,14 +288,8 @@ class AeUpdateInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.AdverseEventUpdate:
-        return domain.AdverseEventUpdate(
-            ae_id=self.ae_id,
-            reason=self.reason,
-            ctcae_grade=self.ctcae_grade,
-            resolved_on=self.resolved_on,
-            serious=None if self.serious is None else frozenset(self.serious),
-            reported_to_sponsor_at=self.reported_to_sponsor_at,
-        )
+        serious = None if self.serious is None else frozenset(self.serious)
+        return _into(domain.AdverseEventUpdate, self, serious=serious)
 
 
 @strawberry.input
@@ -330,4 +302,4 @@ class WithdrawInput:
     idempotency_key: str | None = None
 
     def to_domain(self) -> domain.Withdrawal:
-        return domain.Withdrawal(self.withdrawn_on, self.reason, self.note)
+        return _into(domain.Withdrawal, self)

@@ -19,7 +19,6 @@ from api.access_log import (
     record_read,
 )
 from api.context import Info
-from api.enums import ParticipantStatus
 from api.inputs import parse_participant_id
 from api.safety import SafetyLedger
 from api.threads import blocking
@@ -27,6 +26,7 @@ from api.types import ParticipantType, StudySummaryView
 from domain.errors import EARLIEST, LATEST, BadInput, storable
 from domain.participant import participant_id
 from domain.views import participant_view
+from domain.vocabulary import ParticipantStatus
 
 MinPosition = Annotated[
     int | None,

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
 
+from api import enums
 from api.access_log import AccessLogQuery
 from api.audit import AuditQuery
 from api.errors import ErrorCodes
@@ -62,6 +63,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
+    enums.register()
     query = merge_types("Query", (Query, AccessLogQuery, AuditQuery))
     return TrialSchema(
         query=query,

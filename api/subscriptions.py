@@ -278,6 +278,14 @@ class ViewPushes(Generic[V, T]):
         return [self.present(view)]
 
 
+async def _start(
+    context: Context, pushes: ParticipantPushes | ViewPushes[Any, T]
+) -> AsyncGenerator[Any, None]:
+    """Subscribe (the access check and the starting value, now), then push each batch's news."""
+    await blocking(pushes.subscribe)
+    return _pushes(context, pushes)
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription
@@ -286,11 +294,9 @@ class Subscription:
     ) -> AsyncGenerator[ParticipantType, None]:
         context = info.context
         only = None if id is None else parse_participant_id(id)
-        pushes = ParticipantPushes(context, context.principal, only)
         # FORBIDDEN now for a participant of another site; one that does not exist yet is
         # pushed once it is consented, if the caller may read it then.
-        await blocking(pushes.subscribe)
-        return _pushes(context, pushes)
+        return await _start(context, ParticipantPushes(context, context.principal, only))
 
     @strawberry.subscription
     async def safety_ledger_changed(self, info: Info) -> AsyncGenerator[SafetyLedger, None]:
@@ -304,17 +310,11 @@ class Subscription:
                 context.service, principal, SAFETY_LEDGER_CHANGED, ledger_participants(view)
             ),
         )
-        await blocking(pushes.subscribe)
-        return _pushes(context, pushes)
+        return await _start(context, pushes)
 
     @strawberry.subscription
     async def study_summary_changed(self, info: Info) -> AsyncGenerator[StudySummaryView, None]:
         context, principal = info.context, info.context.principal
-        pushes = ViewPushes(
-            principal,
-            study_summary.StudySummaryProjection.name,
-            partial(readside.summary, context.service, principal),
-            lambda view: view,
-        )
-        await blocking(pushes.subscribe)
-        return _pushes(context, pushes)
+        read = partial(readside.summary, context.service, principal)
+        name = study_summary.StudySummaryProjection.name
+        return await _start(context, ViewPushes(principal, name, read, lambda view: view))

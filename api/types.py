@@ -16,7 +16,11 @@ from typing import Any
 
 import strawberry
 
-from api.enums import (
+from domain.commands import CommandResult
+from domain.rules.assessment import DataQuery
+from domain.rules.eligibility import EligibilityResult
+from domain.views import AdverseEventView, ParticipantView, VisitView
+from domain.vocabulary import (
     AeCategory,
     ChronicGvhdSeverity,
     Outcome,
@@ -26,10 +30,6 @@ from api.enums import (
     Sex,
     Visit,
 )
-from domain.commands import CommandResult
-from domain.rules.assessment import DataQuery
-from domain.rules.eligibility import EligibilityResult
-from domain.views import AdverseEventView, ParticipantView, VisitView
 from projections.safety_ledger import SafetyTotals
 from projections.study_summary import CriterionCount, EndpointRate, StudySummaryView
 
@@ -57,23 +57,26 @@ for _view, _name in (
     strawberry.type(_view, name=_name)
 
 
-def _values(view: Any, **changed: Any) -> dict[str, Any]:
-    """A view's fields by name, with ``changed`` ones replaced: the view as the type's input."""
-    return {field.name: getattr(view, field.name) for field in fields(view)} | changed
+def view_fields(view: Any, *, without: tuple[str, ...] = (), **changed: Any) -> dict[str, Any]:
+    """A view's fields by name, ``changed`` ones replaced: the view as a type's arguments."""
+    kept = {field.name: getattr(view, field.name) for field in fields(view)}
+    return {name: value for name, value in kept.items() if name not in without} | changed
 
 
+# Deliberate twins of rules.eligibility's CriterionResult and EligibilityResult: the contract's
+# detail is nullable, where every criterion gives one.
 @strawberry.type(name="CriterionResult")
 class CriterionAnswer:
     code: str
     met: bool | None
-    detail: str | None  # nullable in the contract; every criterion gives one
+    detail: str | None
 
 
 @strawberry.type
 class Eligibility:
     eligible: bool
     criteria: list[CriterionAnswer]
-    sledai2k: int
+    sledai_2k: int
     eular_acr_score: int
     creatinine_clearance: float | None
     rules_version: str
@@ -81,25 +84,20 @@ class Eligibility:
 
     @classmethod
     def of(cls, view: EligibilityResult) -> Eligibility:
-        return cls(
-            eligible=view.eligible,
-            criteria=[
-                CriterionAnswer(code=c.code, met=c.met, detail=c.detail) for c in view.criteria
-            ],
-            sledai2k=view.sledai_2k,
-            eular_acr_score=view.eular_acr_score,
-            creatinine_clearance=view.creatinine_clearance,
-            rules_version=view.rules_version,
-            data_queries=list(view.data_queries),
-        )
+        criteria = [CriterionAnswer(**view_fields(criterion)) for criterion in view.criteria]
+        return cls(**view_fields(view, criteria=criteria))
 
 
+# A deliberate twin of domain.views.VisitView: the contract gives each endpoint's outcome a
+# field of its own where the view keeps them by endpoint name.
 @strawberry.type
 class VisitAssessment:
+    """A visit's view, with each endpoint's outcome as a field of its own."""
+
     visit: Visit
     visit_date: date
     in_window: bool
-    sledai2k: int
+    sledai_2k: int
     selena_sledai: int
     clinical_sledai: int
     bilag_score: int
@@ -120,30 +118,8 @@ class VisitAssessment:
 
     @classmethod
     def of(cls, view: VisitView) -> VisitAssessment:
-        outcome = {name: verdict.outcome for name, verdict in view.outcomes.items()}
-        return cls(
-            visit=view.visit,
-            visit_date=view.visit_date,
-            in_window=view.in_window,
-            sledai2k=view.sledai_2k,
-            selena_sledai=view.selena_sledai,
-            clinical_sledai=view.clinical_sledai,
-            bilag_score=view.bilag_score,
-            pga=view.pga,
-            sdi=view.sdi,
-            egfr=view.egfr,
-            sri4=outcome["SRI4"],
-            doris=outcome["DORIS"],
-            remission_off_therapy=outcome["REMISSION_OFF_THERAPY"],
-            lldas=outcome["LLDAS"],
-            crr=outcome["CRR"],
-            prr=outcome["PRR"],
-            orr=outcome["ORR"],
-            perr=outcome["PERR"],
-            corrected=view.corrected,
-            rules_version=view.rules_version,
-            data_queries=list(view.data_queries),
-        )
+        outcomes = {name.lower(): verdict.outcome for name, verdict in view.outcomes.items()}
+        return cls(**view_fields(view, without=("outcomes",), **outcomes))
 
 
 # A deliberate twin of domain.views.AdverseEventView: the contract's AdverseEvent is the stored
@@ -174,7 +150,7 @@ class AdverseEvent:
     @classmethod
     def of(cls, view: AdverseEventView, *, overdue: bool) -> AdverseEvent:
         """The AE's stored view, with its report's clock as read (``overdue``)."""
-        return cls(**_values(view, reporting_overdue=overdue))
+        return cls(**view_fields(view, reporting_overdue=overdue))
 
 
 @strawberry.type(name="Participant")

@@ -18,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 
+from domain import inputs
 from domain.codec import encode
 from domain.commands import Actor, CommandResult, Request, command_digest
 from domain.errors import (
@@ -28,15 +29,6 @@ from domain.errors import (
     NotFound,
 )
 from domain.event_log import EventAudit, EventLog
-from domain.inputs import (
-    AdverseEventReport,
-    AdverseEventUpdate,
-    ConsentDetails,
-    InfusionDetails,
-    ScreeningDetails,
-    VisitScore,
-    Withdrawal,
-)
 from domain.participant import Participant, participant_id
 from domain.recorded import Signature
 from domain.rules.schedule import DEFAULT_TIME_ZONE
@@ -85,9 +77,10 @@ class TrialApplication(Application[UUID]):
         """Today's calendar date in the trial's time zone."""
         return now.astimezone(ZoneInfo(self.time_zone)).date()
 
-    # ----- commands -----
+    # ----- commands: one per use case, alike by shape (each names its input, its digest's name
+    # and the aggregate's command); the path they share is _execute -----
 
-    def consent(self, details: ConsentDetails, request: Request) -> CommandResult:
+    def consent(self, details: inputs.ConsentDetails, request: Request) -> CommandResult:
         pid = participant_id(details.subject_id)
         _check_writer(request.actor, details.site)
         digest = self._digest("consent", pid, encode(details), request.expected_version)
@@ -106,28 +99,30 @@ class TrialApplication(Application[UUID]):
         participant = Participant.enrol(details, self.today(now), self._signature(request, now))
         return self._save(participant, request, digest, reason=None)
 
-    def screen(self, pid: UUID, details: ScreeningDetails, request: Request) -> CommandResult:
+    def screen(
+        self, pid: UUID, details: inputs.ScreeningDetails, request: Request
+    ) -> CommandResult:
         return self._execute(
             "screen", pid, encode(details), request,
             lambda p, s: p.screen(details, self.today(s.submitted_at), s),
         )  # fmt: skip
 
     def record_infusion(
-        self, pid: UUID, details: InfusionDetails, request: Request
+        self, pid: UUID, details: inputs.InfusionDetails, request: Request
     ) -> CommandResult:
         return self._execute(
             "recordInfusion", pid, encode(details), request,
             lambda p, s: p.record_infusion(details, s.submitted_at, self.time_zone, s),
         )  # fmt: skip
 
-    def score_visit(self, pid: UUID, score: VisitScore, request: Request) -> CommandResult:
+    def score_visit(self, pid: UUID, score: inputs.VisitScore, request: Request) -> CommandResult:
         return self._execute(
             "scoreVisit", pid, encode(score), request,
             lambda p, s: p.score_visit(score, self.today(s.submitted_at), s),
         )  # fmt: skip
 
     def correct_visit(
-        self, pid: UUID, score: VisitScore, reason: str, request: Request
+        self, pid: UUID, score: inputs.VisitScore, reason: str, request: Request
     ) -> CommandResult:
         return self._execute(
             "correctVisit", pid, {"score": encode(score), "reason": reason}, request,
@@ -136,7 +131,7 @@ class TrialApplication(Application[UUID]):
         )  # fmt: skip
 
     def report_adverse_event(
-        self, pid: UUID, report: AdverseEventReport, request: Request
+        self, pid: UUID, report: inputs.AdverseEventReport, request: Request
     ) -> CommandResult:
         return self._execute(
             "reportAdverseEvent", pid, encode(report), request,
@@ -146,7 +141,7 @@ class TrialApplication(Application[UUID]):
         )  # fmt: skip
 
     def update_adverse_event(
-        self, pid: UUID, update: AdverseEventUpdate, request: Request
+        self, pid: UUID, update: inputs.AdverseEventUpdate, request: Request
     ) -> CommandResult:
         return self._execute(
             "updateAdverseEvent", pid, encode(update), request,
@@ -156,7 +151,7 @@ class TrialApplication(Application[UUID]):
             reason=update.reason,
         )  # fmt: skip
 
-    def withdraw(self, pid: UUID, withdrawal: Withdrawal, request: Request) -> CommandResult:
+    def withdraw(self, pid: UUID, withdrawal: inputs.Withdrawal, request: Request) -> CommandResult:
         return self._execute(
             "withdraw", pid, encode(withdrawal), request,
             lambda p, s: p.withdraw(withdrawal, self.today(s.submitted_at), s),

@@ -13,7 +13,7 @@ use cases' tests.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -70,15 +70,7 @@ class LogEntry:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> LogEntry:
         """From a row of the log table (that may hold more columns, of a join)."""
-        audit = EventAudit(
-            actor=row["actor"],
-            actor_role=row["actor_role"],
-            actor_site=row["actor_site"],
-            reason=row["reason"],
-            idempotency_key=row["idempotency_key"],
-            command_digest=row["command_digest"],
-            recorded_at=row["recorded_at"],
-        )
+        audit = EventAudit(**{name: row[name] for name in _AUDIT_COLUMNS})
         return cls(
             position=int(row["position"]),
             participant_id=row["participant_id"],
@@ -108,6 +100,9 @@ class LogEntry:
             "hash": self.hash,
             "previous_hash": self.previous_hash,
         }
+
+
+_AUDIT_COLUMNS = tuple(field.name for field in fields(EventAudit))
 
 
 @runtime_checkable

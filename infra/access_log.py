@@ -172,15 +172,5 @@ class AccessLog:
             curs.execute(statement, [*params, limit])
             rows: Sequence[Mapping[str, Any]] = curs.fetchall()
         return [
-            LoggedRead(
-                id=row["id"],
-                read_at=row["read_at"],
-                actor=row["actor"],
-                actor_role=row["actor_role"],
-                actor_site=row["actor_site"],
-                operation=row["operation"],
-                participant_ids=tuple(row["participant_ids"]),
-                detail=row["detail"],
-            )
-            for row in rows
+            LoggedRead(**{**row, "participant_ids": tuple(row["participant_ids"])}) for row in rows
         ]

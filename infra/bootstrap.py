@@ -56,6 +56,12 @@ class Service:
         if self.embedded is not None:
             self.embedded.stop()
 
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 def bootstrap(
     settings: Settings,

@@ -92,26 +92,20 @@ def rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from projections.runner import rebuild as rebuild_read_model
 
     names = [args.name] if args.name else [p.name for p in PROJECTIONS]
-    service = bootstrap(settings)
-    try:
+    with bootstrap(settings) as service:
         for name in names:
             started = time.perf_counter()
             events = rebuild_read_model(service.app, name)
             seconds = time.perf_counter() - started
             rate = events / seconds if seconds else 0.0
             print(f"{name}: rebuilt from {events} events in {seconds:.2f} s ({rate:,.0f}/s)")
-    finally:
-        service.close()
     return 0
 
 
 def seal(args: argparse.Namespace, settings: Settings) -> int:
     """Record the head hash of every participant stream (see infra.audit)."""
-    service = bootstrap(settings)
-    try:
+    with bootstrap(settings) as service:
         done = seal_streams(service.app)
-    finally:
-        service.close()
     if done.id is None:
         print("nothing to seal: no participant has an event yet")
     elif done.recorded:
@@ -123,11 +117,8 @@ def seal(args: argparse.Namespace, settings: Settings) -> int:
 
 def verify(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every hash chain; exit 1 and name the first break when one is broken."""
-    service = bootstrap(settings)
-    try:
+    with bootstrap(settings) as service:
         result = verify_chains(service.app)
-    finally:
-        service.close()
     checked = f"{result.streams_checked} streams, {result.events_checked} events"
     if result.ok:
         print(f"ok: {checked}")
@@ -159,11 +150,8 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     from infra.demo import record_demo_study
 
-    service = bootstrap(settings)
-    try:
+    with bootstrap(settings) as service:
         summary = record_demo_study(service.app, seed=args.seed)
-    finally:
-        service.close()
     print(summary)
     return 0
 

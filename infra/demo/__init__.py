@@ -12,17 +12,9 @@ from collections import Counter
 from typing import assert_never
 from uuid import UUID
 
+from domain import inputs
 from domain.application import TrialApplication
 from domain.commands import CommandResult, Request
-from domain.inputs import (
-    AdverseEventReport,
-    AdverseEventUpdate,
-    ConsentDetails,
-    InfusionDetails,
-    ScreeningDetails,
-    VisitScore,
-    Withdrawal,
-)
 from domain.participant import participant_id
 from infra.demo.cast import SITE, Correction, Fact, SubjectPlan
 from infra.demo.plan import plan_cohort
@@ -54,21 +46,21 @@ def record_demo_study(app: TrialApplication, seed: int = 101) -> str:
 def _send(app: TrialApplication, pid: UUID, fact: Fact, request: Request) -> CommandResult:
     """The application command that records ``fact``."""
     match fact:
-        case ConsentDetails():
+        case inputs.ConsentDetails():
             return app.consent(fact, request)
-        case ScreeningDetails():
+        case inputs.ScreeningDetails():
             return app.screen(pid, fact, request)
-        case InfusionDetails():
+        case inputs.InfusionDetails():
             return app.record_infusion(pid, fact, request)
-        case VisitScore():
+        case inputs.VisitScore():
             return app.score_visit(pid, fact, request)
         case Correction():
             return app.correct_visit(pid, fact.score, fact.reason, request)
-        case AdverseEventReport():
+        case inputs.AdverseEventReport():
             return app.report_adverse_event(pid, fact, request)
-        case AdverseEventUpdate():
+        case inputs.AdverseEventUpdate():
             return app.update_adverse_event(pid, fact, request)
-        case Withdrawal():
+        case inputs.Withdrawal():
             return app.withdraw(pid, fact, request)
         case _:
             assert_never(fact)

@@ -13,17 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+from domain import inputs
 from domain.codec import decode
 from domain.commands import Actor
-from domain.inputs import (
-    AdverseEventReport,
-    AdverseEventUpdate,
-    ConsentDetails,
-    InfusionDetails,
-    ScreeningDetails,
-    VisitScore,
-    Withdrawal,
-)
 from domain.vocabulary import FOLLOW_UP_VISITS, AeCategory, Role, Sex, Visit
 from domain.vocabulary import SledaiDescriptor as D
 
@@ -74,13 +66,13 @@ CAST: tuple[Casting, ...] = tuple(decode(Casting, entry) for entry in COHORT["ca
 
 @dataclass(frozen=True)
 class Correction:
-    score: VisitScore
+    score: inputs.VisitScore
     reason: str
 
 
 Fact = (
-    ConsentDetails | ScreeningDetails | InfusionDetails | VisitScore | Correction
-    | AdverseEventReport | AdverseEventUpdate | Withdrawal
+    inputs.ConsentDetails | inputs.ScreeningDetails | inputs.InfusionDetails | inputs.VisitScore
+    | Correction | inputs.AdverseEventReport | inputs.AdverseEventUpdate | inputs.Withdrawal
 )  # fmt: skip
 
 

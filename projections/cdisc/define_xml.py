@@ -133,6 +133,8 @@ def _codelist(terms: Terms) -> str:
 
 
 def _item(column: Column) -> str:
+    # A deliberate twin of odm_xml._item: Define-XML's ItemDef describes a dataset's variable
+    # (length, origin, SAS name), ODM's a form's item; they share only the element's name.
     variable = column.variable
     origin = variable.origin
     content = _description(variable.label)
