@@ -7,7 +7,8 @@ sequences item by item. ``decode(kind, value)`` reads it back by the type hints 
 Decoding builds values without running their checks again (``build``): a payload was checked
 when it was recorded, and a stream recorded under an earlier rule must replay whatever rule has
 tightened since. A key the type no longer has is passed over, and a field the payload lacks takes
-the field's default: what an earlier version stored keeps reading back.
+the field's default (a field without one is required): what an earlier version stored keeps
+reading back.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def build(kind: type[T], **values: Any) -> T:
     """A dataclass value from values already checked (or to be taken as recorded): the fields
     given, the defaults for the others, and no ``__post_init__``."""
     key: Any = kind
+    defaults, factories = _defaults(key)
     instance = object.__new__(kind)
-    instance.__dict__.update(_defaults(key), **values)
+    instance.__dict__.update(defaults, **{name: make() for name, make in factories.items()})
+    instance.__dict__.update(values)
     return instance
 
 
@@ -73,14 +76,20 @@ def _field_names(kind: Any) -> tuple[str, ...] | None:
 
 
 @cache
-def _defaults(kind: Any) -> dict[str, Any]:
+def _defaults(kind: Any) -> tuple[dict[str, Any], dict[str, Callable[[], Any]]]:
+    """The fields' defaults, and the factories of those that get a new value each (a list,
+    a dict): one factory call per value built. A field ``__post_init__`` computes cannot be
+    built without it: such a type is refused."""
     defaults: dict[str, Any] = {}
+    factories: dict[str, Callable[[], Any]] = {}
     for field in dataclasses.fields(kind):
         if field.default is not dataclasses.MISSING:
             defaults[field.name] = field.default
         elif field.default_factory is not dataclasses.MISSING:
-            defaults[field.name] = field.default_factory()
-    return defaults
+            factories[field.name] = field.default_factory
+        elif not field.init:
+            raise TypeError(f"{kind.__name__}.{field.name} is computed: build cannot make it")
+    return defaults, factories
 
 
 @cache
@@ -141,11 +150,18 @@ def _dataclass_decoder(kind: type) -> Decoder:
     and a loop over the fields of each value would cost more than the rest of the replay.
     (A dataclass whose fields referred to itself would recurse here; no domain value does.)"""
     hints = typing.get_type_hints(kind)
-    defaults = _defaults(kind)
-    scope: dict[str, Any] = {"new": object.__new__, "kind": kind, "defaults": defaults}
+    defaults, factories = _defaults(kind)
+    scope: dict[str, Any] = {
+        "new": object.__new__, "kind": kind, "defaults": defaults, "factories": factories,
+    }  # fmt: skip
     entries = []
     for index, name in enumerate(_field_names(kind) or ()):
-        found = f"get({name!r}, defaults[{name!r}])" if name in defaults else f"value[{name!r}]"
+        if name in defaults:
+            found = f"get({name!r}, defaults[{name!r}])"
+        elif name in factories:
+            found = f"(value[{name!r}] if {name!r} in value else factories[{name!r}]())"
+        else:
+            found = f"value[{name!r}]"
         decoder = _decoder(hints[name])
         if decoder is None:
             entries.append(f"{name!r}: {found},")

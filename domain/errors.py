@@ -106,6 +106,12 @@ def check_not_future(when: date, limit: date, what: str) -> None:
         raise DomainRuleViolation("NO_FUTURE_DATE", f"{what} {when.isoformat()} is in the future")
 
 
+def check_not_before(when: date, earliest: date, rule: str, what: str, earlier: str) -> None:
+    """A clinical date may not precede the one it follows (the consent, the screening …)."""
+    if when < earliest:
+        raise DomainRuleViolation(rule, f"{what} {when} is before the {earlier} {earliest}")
+
+
 def check_reason(reason: str) -> None:
     """A correction or an update says why."""
     storable(reason, "REASON", "reason")

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+from domain.errors import storable
+
 
 def event_type(topic: str) -> str:
     """The event's class name: "domain.participant:Participant.Infused" → "Infused"."""
@@ -37,6 +39,11 @@ class EventAudit:
     idempotency_key: str | None
     command_digest: str | None
     recorded_at: datetime | None = None
+
+    def check_text(self) -> None:
+        """Refuse text the log cannot store (NUL, lone surrogates), before anything is."""
+        for name in ("actor", "actor_role", "actor_site", "reason", "idempotency_key"):
+            storable(getattr(self, name), "AUDIT_TEXT", name.replace("_", " "))
 
     @staticmethod
     def per_event(audit: Any, count: int) -> list[EventAudit]:

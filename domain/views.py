@@ -200,7 +200,7 @@ def visit_view(participant: Participant, visit: Visit) -> VisitView:
         ),
         clinical_sledai=clinical_sledai(score.sledai),
         bilag_score=bilag_score(score.bilag),
-        pga=(score.pga_tenths or 0) / 10,
+        pga=(score.pga_tenths or 0) / 10,  # a scored visit records one (Participant)
         sdi=None if score.sdi_items is None else sdi_total(score.sdi_items),
         egfr=recorded.assessment(participant.consent).egfr,
         outcomes=visit_outcomes(participant, visit),

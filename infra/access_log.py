@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -63,6 +63,9 @@ class LoggedRead:
     operation: str
     participant_ids: tuple[UUID, ...]
     detail: dict[str, Any]
+
+
+COLUMNS = tuple(field.name for field in fields(LoggedRead))
 
 
 class AccessLog:
@@ -172,5 +175,9 @@ class AccessLog:
             curs.execute(statement, [*params, limit])
             rows: Sequence[Mapping[str, Any]] = curs.fetchall()
         return [
-            LoggedRead(**{**row, "participant_ids": tuple(row["participant_ids"])}) for row in rows
+            LoggedRead(
+                **{name: row[name] for name in COLUMNS}
+                | {"participant_ids": tuple(row["participant_ids"])}
+            )
+            for row in rows
         ]

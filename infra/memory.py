@@ -10,6 +10,7 @@ recorded once; recorded times follow positions. The hash chain is computed as th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -45,6 +46,8 @@ class MemoryEventLog(POPOApplicationRecorder):
         audits = EventAudit.per_event(kwargs.get("audit"), len(stored_events))
         if stored_events and len(audits) != len(stored_events):
             raise ProgrammingError("events are saved with their audit, as in infra.recorder")
+        for audit in audits:
+            audit.check_text()
         with self._database_lock:
             keys = [audit.idempotency_key for audit in audits if audit.idempotency_key]
             if len(set(keys)) < len(keys) or self._commands.keys() & set(keys):
@@ -53,8 +56,9 @@ class MemoryEventLog(POPOApplicationRecorder):
             assert positions is not None
             recorded_at = self._now()
             for audit in audits:
-                audit.recorded_at = recorded_at
-            for entry in chained(positions, stored_events, audits, self._heads):
+                audit.recorded_at = recorded_at  # the command's result reads it
+            rows = [replace(audit, recorded_at=recorded_at) for audit in audits]  # this save's
+            for entry in chained(positions, stored_events, rows, self._heads):
                 self.entries.append(entry)
                 self._heads[str(entry.participant_id)] = entry.hash
                 if entry.audit.idempotency_key:

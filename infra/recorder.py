@@ -30,7 +30,6 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
-from domain.errors import storable
 from domain.event_log import EventAudit, LogEntry
 from infra.chain import chain_hash, chained
 
@@ -215,8 +214,7 @@ class TrialRecorder(PostgresApplicationRecorder):
                 " EventAudit per event), so that each one gets its event-log row"
             )
         for audit in audits:
-            for name in ("actor", "actor_role", "actor_site", "reason", "idempotency_key"):
-                storable(getattr(audit, name), "AUDIT_TEXT", name.replace("_", " "))
+            audit.check_text()
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(

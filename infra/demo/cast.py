@@ -8,7 +8,7 @@ it (the site's coordinator or its investigator).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -61,7 +61,15 @@ class Casting:
     missed_visit: Visit | None = None
 
 
-CAST: tuple[Casting, ...] = tuple(decode(Casting, entry) for entry in COHORT["cast"])
+def _casting(entry: dict[str, object]) -> Casting:
+    """An entry of the cast; a key Casting does not know is a typo, not a default."""
+    unknown = entry.keys() - {field.name for field in fields(Casting)}
+    if unknown:
+        raise ValueError(f"cohort.toml: unknown cast key(s) {', '.join(sorted(unknown))}")
+    return decode(Casting, entry)
+
+
+CAST: tuple[Casting, ...] = tuple(_casting(entry) for entry in COHORT["cast"])
 
 
 @dataclass(frozen=True)

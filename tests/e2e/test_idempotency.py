@@ -154,21 +154,23 @@ def test_consent_carries_its_idempotency_key_to_the_use_case(
 
 
 @pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize("offset", [-1, +1], ids=["stale", "ahead"])
 def test_every_mutation_carries_its_expected_version_to_the_use_case(
-    name: str, shared: Shared, staff: RoleClient
+    name: str, offset: int, shared: Shared, staff: RoleClient
 ) -> None:
     command = COMMANDS[name]
     pid = enrol(staff, shared.new_subject(), until=command.stage)
     version = version_of(staff, pid)
     rows = shared.rows()
 
-    stale = staff.post(
-        command.document, {"input": expecting(command.document, command.build(pid), version - 1)}
+    refused = staff.post(
+        command.document,
+        {"input": expecting(command.document, command.build(pid), version + offset)},
     )
 
-    assert error_code(stale) == "CONCURRENCY_CONFLICT"
-    assert f"expected version {version - 1}" in stale["errors"][0]["message"]
-    assert not leaks_internals(stale)
+    assert error_code(refused) == "CONCURRENCY_CONFLICT"
+    assert f"expected version {version + offset}" in refused["errors"][0]["message"]
+    assert not leaks_internals(refused)
     assert shared.rows() == rows
     result = staff.data(
         command.document, {"input": expecting(command.document, command.build(pid), version)}

@@ -20,7 +20,8 @@ from uuid import UUID
 import pytest
 
 from domain.application import TrialApplication
-from domain.commands import Actor, CommandResult, Request
+from domain.codec import encode
+from domain.commands import Actor, CommandResult, Request, command_digest
 from domain.errors import (
     ConcurrencyConflict,
     DomainRuleViolation,
@@ -37,6 +38,7 @@ from tests.unit.builders import (
     TIME_ZONE,
     ae_report,
     ae_update,
+    baseline,
     consent,
     infusion,
     screening,
@@ -196,8 +198,20 @@ def test_command_digests_are_those_recorded_before_the_payload_codec_changed() -
 
     pid, _ = through(app)
 
-    digests = [row["digest"] for row in json.loads(DIGESTS.read_text())]
+    recorded = json.loads(DIGESTS.read_text())
+    digests = [row["digest"] for row in recorded if row["expected_version"] is None]
     assert [e.audit.command_digest for e in app.event_log.log_entries(pid)] == digests
+
+
+def test_a_command_digest_covers_its_expected_version_as_before() -> None:
+    # The record's scoreVisit of the story's BASELINE values, expecting version 7.
+    [row] = [r for r in json.loads(DIGESTS.read_text()) if r["expected_version"] is not None]
+
+    digest = command_digest("scoreVisit", participant_id("NJ01-007"), encode(baseline()), 7)
+
+    assert digest == row["digest"]
+    assert digest != command_digest("scoreVisit", participant_id("NJ01-007"),
+                                    encode(baseline()), 6)  # fmt: skip
 
 
 def test_a_reason_is_logged_with_the_corrections_and_updates_that_give_one(

@@ -313,7 +313,6 @@ def test_infusion_records_the_infusion_date_in_the_trial_time_zone_when_recorded
 
     assert participant.infusion_date == date(2025, 6, 20)
     assert participant.infusion is not None
-    assert participant.infusion is not None
     assert participant.infusion.time_zone == "Asia/Shanghai"
 
 
@@ -775,3 +774,14 @@ def test_score_keeps_the_visit_values_when_recorded() -> None:
 
     assert participant.visits[Visit.M1].score == score
     assert participant.visits[Visit.M1].visit_date == VISIT_DATES[Visit.M1]
+
+
+@pytest.mark.parametrize("missing", ["pga_tenths", "prednisone_mg_per_day"])
+def test_a_visit_is_refused_without_its_pga_or_prednisone_dose(missing: str) -> None:
+    participant = infused()
+
+    with pytest.raises(TrialError) as raised:
+        participant.score_visit(visit(Visit.M1, **{missing: None}), TODAY, signature())
+
+    assert raised.value.rule == "VISIT_VALUES"
+    assert participant.collect_events() == []

@@ -84,7 +84,8 @@ def test_the_record_covers_every_event_type(topic_end: str) -> None:
     assert any(row["topic"].endswith("." + topic_end) for row in _recorded())
 
 
-def write_record() -> None:  # pragma: no cover - run once, at commit 0e44de9
+def write_record() -> None:  # pragma: no cover - how the record was written
+    """The record's writer, run once at commit 0e44de9 (whose story is tests/unit/story.py's)."""
     mapper = _application().mapper
     with STORED.open("w") as out:
         for event in on_aggregate().collect_events():

@@ -116,9 +116,7 @@ PERSON = ("date_of_birth", "sex", "consented")
 
 def screening(**changes: Any) -> Candidate:
     """NJ01-007 with these changes, of the screening or of her date of birth, sex, consent."""
-    person = {
-        name: changes.pop(name) for name in ("date_of_birth", "sex", "consented") if name in changes
-    }
+    person = {name: changes.pop(name) for name in PERSON if name in changes}
     return Candidate(replace(NJ01_007, **changes), **person)
 
 
