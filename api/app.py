@@ -1,5 +1,5 @@
 """The ASGI application: GraphQL at /graphql (HTTP and graphql-transport-ws), the CDISC
-exports at /export and /health."""
+exports at /export, the reviewers' console at /console and /health."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
+from api import console
 from api.auth import Unauthenticated
 from api.context import Context
 from api.errors import UNAVAILABLE
@@ -87,6 +88,7 @@ def create_app(service: Service) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/health", health),
         *export_routes(service),
+        *console.routes(),
     ]
 
     @asynccontextmanager

@@ -28,8 +28,8 @@ def free_port() -> int:
 class RunningServer:
     """Uvicorn serving one service on a free port, started and stopped by the test."""
 
-    def __init__(self, service: Service) -> None:
-        self.port = free_port()
+    def __init__(self, service: Service, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = uvicorn.Config(
             create_app(service),
             host="127.0.0.1",
