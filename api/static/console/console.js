@@ -70,7 +70,8 @@
     const minutes = Math.floor((total % 3600) / 60);
     const seconds = total % 60;
     const pad = (n) => String(n).padStart(2, "0");
-    return `${hours}:${pad(minutes)}:${pad(seconds)}`;
+    const clock = `${pad(hours % 24)}:${pad(minutes)}:${pad(seconds)}`;
+    return hours < 24 ? `${hours}:${pad(minutes)}:${pad(seconds)}` : `${Math.floor(hours / 24)} d ${clock}`;
   }
 
   // The role, site and user named in the token, to choose which views to offer. The server
