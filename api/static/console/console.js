@@ -132,6 +132,7 @@
     connection: "signed-out",
     ledger: null, // the latest SafetyLedger shown
     ledgerPushes: 0,
+    summaryPushes: 0,
     summary: null,
     trail: [], // the chosen participant's audit entries, oldest first
   };
@@ -160,19 +161,11 @@
     choose(location.hash.slice(1) || "safety");
   }
 
-  function signOut(reason) {
+  // Signing out forgets the token and everything the page read with it: the page starts anew.
+  function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
     if (state.client) state.client.dispose();
-    state.client = null;
-    state.token = null;
-    for (const view of document.querySelectorAll(".view")) view.hidden = true;
-    $("#tabs").hidden = true;
-    $("#sign-out").hidden = true;
-    $("#who").textContent = "";
-    $("#sign-in").hidden = false;
-    $("#sign-in-error").textContent = reason || "";
-    setConnection("signed-out", "");
-    $("#connection").textContent = "signed out";
+    location.reload();
   }
 
   function choose(name) {
@@ -207,6 +200,9 @@
           // Pushes carry changes only: read the current views again after every (re)connection,
           // so that a change made while the socket was down is shown too.
           refreshLive();
+          // The server takes a subscription's starting value when its subscribe message
+          // arrives; read once more after that, so a change between the two is shown too.
+          setTimeout(refreshLive, 750);
           connectedBefore = true;
         },
         closed: (event) => {
@@ -226,7 +222,10 @@
       $("#safety").dataset.pushes = String(state.ledgerPushes);
       renderLedger(data.safetyLedgerChanged, true);
     }, $("#safety"));
-    subscribe(SUMMARY_CHANGED, (data) => renderSummary(data.studySummaryChanged, true), $("#study"));
+    subscribe(SUMMARY_CHANGED, (data) => {
+      state.summaryPushes += 1;
+      renderSummary(data.studySummaryChanged, true);
+    }, $("#study"));
   }
 
   function subscribe(document, onData, view) {
@@ -238,6 +237,10 @@
       error: (error) => {
         if (Array.isArray(error)) refuse(view, refusalOf(error));
         else if (error && REFUSED_CLOSE_CODES.includes(error.code)) refuse(view, new Refusal(error.code, error.reason || "connection refused"));
+        else if (error && typeof error.code === "number") {
+          // The client gives up on this close: say so rather than "reconnecting" for good.
+          setConnection("closed", `${error.code} ${error.reason || ""} — reload the page to retry`.trim());
+        }
       },
       complete: () => {},
     });
@@ -256,6 +259,7 @@
   async function refreshLive() {
     const round = ++refreshes;
     const pushesBefore = state.ledgerPushes;
+    const summaryPushesBefore = state.summaryPushes;
     try {
       const data = await query(LEDGER);
       // A push that arrived meanwhile is at least as new as this answer.
@@ -267,7 +271,7 @@
     }
     try {
       const data = await query(SUMMARY);
-      renderSummary(data.studySummary, state.summary !== null);
+      if (round === refreshes && state.summaryPushes === summaryPushesBefore) renderSummary(data.studySummary, state.summary !== null);
       refuse($("#study"), null);
     } catch (error) {
       refuse($("#study"), error);
@@ -357,7 +361,7 @@
       const ae = entry.event;
       const cell = $(".clock", rows[index]);
       if (!cell) return;
-      const late = overdue(ae, now);
+      const late = ae.reportingOverdue || overdue(ae, now);
       cell.classList.toggle("overdue", late);
       if (!ae.reportingDueAt) cell.textContent = "—";
       else if (ae.reportedToSponsorAt) cell.textContent = `${late ? "reported late" : "reported"} ${when(ae.reportedToSponsorAt)}`;
@@ -366,7 +370,7 @@
         cell.textContent = late ? `OVERDUE by ${duration(left)}` : `${duration(left)} left`;
       }
     });
-    const count = state.ledger.entries.filter((e) => overdue(e.event, now)).length;
+    const count = state.ledger.entries.filter((e) => e.event.reportingOverdue || overdue(e.event, now)).length;
     const total = $('[data-total="overdueSaeReports"] dd');
     if (total) {
       total.textContent = String(count);
@@ -493,29 +497,34 @@
     }
   }
 
+  let trailRounds = 0;
   async function loadTrail(id) {
     const view = $("#audit");
+    const round = ++trailRounds; // a later choice of participant wins
     state.trail = [];
     $("#timeline").replaceChildren();
     $("#time-travel").hidden = true;
     if (!id) return;
+    const trail = [];
     try {
       let after = null;
       do {
         const { auditTrail } = await query(TRAIL, { id, after });
-        state.trail.push(...auditTrail.entries);
+        if (round !== trailRounds) return;
+        trail.push(...auditTrail.entries);
         after = auditTrail.nextAfter;
       } while (after !== null && after !== undefined);
       refuse(view, null);
     } catch (error) {
-      refuse(view, error);
+      if (round === trailRounds) refuse(view, error);
       return;
     }
+    state.trail = trail;
     renderTimeline();
     const slider = $("#slider");
-    slider.max = String(state.trail.length - 1);
+    slider.max = String(trail.length - 1);
     slider.value = slider.max;
-    $("#time-travel").hidden = state.trail.length === 0;
+    $("#time-travel").hidden = trail.length === 0;
     travel();
   }
 
@@ -637,7 +646,7 @@
       $("#token").value = "";
       if (token) signIn(token);
     });
-    $("#sign-out").addEventListener("click", () => signOut(""));
+    $("#sign-out").addEventListener("click", signOut);
     for (const tab of document.querySelectorAll("#tabs button")) {
       tab.addEventListener("click", () => choose(tab.dataset.view));
     }
