@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +122,13 @@ class ApiProcess:
     """``trial serve`` (with its projector unless told not to) in a separate process, so its
     memory is its own; ``trial project`` instead when ``command`` says so."""
 
-    def __init__(self, schema: str, command: Sequence[str] = ("serve",)) -> None:
+    def __init__(
+        self,
+        schema: str,
+        command: Sequence[str] = ("serve",),
+        module: str = "infra.cli",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -131,12 +137,13 @@ class ApiProcess:
             "TRIAL_JWT_SECRET": JWT_SECRET,
             "TRIAL_SEAL_INTERVAL_S": "0",
             "TRIAL_DATA_DIR": "var/bench",
+            **(env or {}),
         }
         self.log = Path("var/bench") / f"api-{schema}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", *command]
+            [sys.executable, "-m", module, *command]
             + (["--port", str(self.port)] if command[0] == "serve" else []),
             env=env,
             stdout=self._log_file,
