@@ -12,8 +12,6 @@ import asyncio
 import time
 
 import httpx
-import psycopg
-from psycopg import sql
 
 from api.auth import issue_token
 from bench.common import (
@@ -31,6 +29,7 @@ from bench.participants import Writable, update_ae_input, writable
 from bench.peer import Safety
 from bench.synthetic import load
 from domain.vocabulary import Role
+from infra.bootstrap import create_schema
 from infra.database import eventsourcing_env
 
 NAME = "graphql-commands"
@@ -90,8 +89,7 @@ def _peer(people: list[Writable], per_client: int, ours: float) -> list[Figure]:
         "POSTGRES_SCHEMA": schema,
         "CREATE_TABLE": "y",
     }
-    with psycopg.connect(database_url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    create_schema(database_url(), schema)
     try:
         seeding = Safety(env)
         for who in people:
