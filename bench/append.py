@@ -12,7 +12,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from bench.common import Figure, database_url, service_in_fresh_schema
+from bench.common import Figure, database_url, read_models_rebuilt, service_in_fresh_schema
 from bench.participants import update_ae, writable
 from bench.synthetic import load
 from infra.database import eventsourcing_env
@@ -66,6 +66,7 @@ def run(quick: bool) -> list[Figure]:
             bare.close()
         app_rate, bare_rate = commands / app_time, commands / bare_time
         raw_rate = _raw(schema, _rows_after(schema, head))
+        checked = read_models_rebuilt(service, NAME)  # projected here: the scenario projects none
 
     def ratio(figure: str, value: float, base: str) -> Figure:
         return Figure(NAME, figure, round(value, 3), "ratio", baseline_name=base)
@@ -81,6 +82,7 @@ def run(quick: bool) -> list[Figure]:
         ratio("application / bare", app_rate / bare_rate, "bare eventsourcing"),
         ratio("application / raw", app_rate / raw_rate, "raw psycopg INSERT"),
         ratio("bare / raw", bare_rate / raw_rate, "raw psycopg INSERT"),
+        checked,
     ]  # fmt: skip
 
 

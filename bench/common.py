@@ -23,6 +23,7 @@ from psycopg import sql
 from infra.bootstrap import Service, bootstrap
 from infra.config import Settings
 from infra.database import EmbeddedPostgres
+from projections.runner import STORES, Projector, differences
 
 JWT_SECRET = "bench-" + "b" * 40
 
@@ -206,3 +207,32 @@ def api_process(schema: str, projector: bool = True) -> Iterator[ApiProcess]:
         api.stop()
         if beside is not None:
             beside.stop()
+
+
+def read_models_rebuilt(
+    service: Service, scenario: str, names: Sequence[str] = tuple(STORES), timeout: float = 600.0
+) -> Figure:
+    """After a scenario, nothing lost: every read model caught up with the events (projected
+    here when no projector is running any more) and equal, document for document, to a
+    rebuild from them (those of ``names``). Printed as a figure; raises when one differs."""
+    app = service.app
+    head = app.recorder.max_notification_id() or 0
+    projector = None
+    deadline = time.monotonic() + timeout
+    while min(service.read_models[name].position(app.name) for name in names) < head:
+        if projector is None and time.monotonic() > deadline - timeout + 2:
+            projector = Projector(service.env, names)
+            projector.start()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{scenario}: the read models did not reach position {head}")
+        time.sleep(0.05)
+    if projector is not None:
+        projector.stop()
+    differing = differences(app, names)
+    count = sum(len(keys) for keys in differing.values())
+    figure = Figure(scenario, "read models equal a rebuild: documents differing", count,
+                    "documents", target="== 0", holds=count == 0)  # fmt: skip
+    print(figure.as_json(), flush=True)
+    if count:
+        raise AssertionError(f"{scenario}: read models differ from a rebuild: {differing}")
+    return figure

@@ -16,7 +16,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from api.auth import issue_token
-from bench.common import JWT_SECRET, Figure, api_process, percentile, service_in_fresh_schema
+from bench.common import (
+    JWT_SECRET,
+    Figure,
+    api_process,
+    percentile,
+    read_models_rebuilt,
+    service_in_fresh_schema,
+)
 from bench.graphql_commands import UPDATE_AE
 from bench.participants import Writable, update_ae_input, writable
 from bench.synthetic import load
@@ -42,6 +49,7 @@ def run(quick: bool) -> list[Figure]:
                 _fan_out(api.url, token, variables, update_ae_input, who, subscribers, mutations)
             )
             memory = api.peak_rss_mb()
+        checked = read_models_rebuilt(service, NAME)
     p99 = percentile(latencies, 0.99)
     return [
         Figure(NAME, f"{subscribers} subscribers: p50", percentile(latencies, 0.5), "ms"),
@@ -52,6 +60,7 @@ def run(quick: bool) -> list[Figure]:
         Figure(NAME, f"{subscribers} subscribers: max", max(latencies, default=0.0), "ms"),
         Figure(NAME, "pushes missed", missed, "pushes"),
         Figure(NAME, "API process peak memory (VmHWM)", memory, "MB"),
+        checked,
     ]  # fmt: skip
 
 

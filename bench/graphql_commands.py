@@ -21,6 +21,7 @@ from bench.common import (
     drop_schema,
     fresh_schema,
     percentile,
+    read_models_rebuilt,
     service_in_fresh_schema,
 )
 from bench.http import GraphQLConnection
@@ -77,6 +78,7 @@ def run(quick: bool) -> list[Figure]:
                 Figure(NAME, "16 clients, projector apart: p99", percentile(latencies, 0.99), "ms"),
                 Figure(NAME, "projector apart: API peak memory", api.peak_rss_mb(), "MB"),
             ]
+        figures.append(read_models_rebuilt(service, NAME))
     return figures
 
 

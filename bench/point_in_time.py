@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from api import readside
 from api.auth import Principal
-from bench.common import Figure, percentile, service_in_fresh_schema
+from bench.common import Figure, percentile, read_models_rebuilt, service_in_fresh_schema
 from bench.participants import now, writable
 from bench.synthetic import load
 from domain.vocabulary import Role
@@ -69,6 +69,7 @@ def run(quick: bool) -> list[Figure]:
                               target="<= 2000 ms" if at_size else None,
                               holds=value <= 2000 if at_size else None,
                               note="best of 3; rows reused where unchanged since T"))  # fmt: skip
+        figures.append(read_models_rebuilt(service, NAME, [StudySummaryProjection.name]))
     return figures
 
 

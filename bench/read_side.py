@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bench.common import Figure, service_in_fresh_schema
+from bench.common import Figure, read_models_rebuilt, service_in_fresh_schema
 from bench.synthetic import load
 
 NAME = "catch-up"
@@ -26,8 +26,10 @@ def run(quick: bool) -> list[Figure]:
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         behind = max(lag.lag for lag in service.read_models.lags())
+        checked = read_models_rebuilt(service, NAME)
     return [
         Figure(NAME, f"catch-up, 3 read models ({events:,} events)", events / seconds,
                "events/s", note=f"{seconds:.1f} s"),
         Figure(NAME, "events left behind", behind, "events"),
+        checked,
     ]  # fmt: skip

@@ -8,7 +8,7 @@ import time
 import psycopg
 from psycopg import sql
 
-from bench.common import Figure, database_url, service_in_fresh_schema
+from bench.common import Figure, database_url, read_models_rebuilt, service_in_fresh_schema
 from bench.synthetic import load
 from projections.runner import PROJECTIONS, rebuild
 
@@ -44,6 +44,7 @@ def run(quick: bool) -> list[Figure]:
                     note=f"{rate / raw_rate:.3f} x raw",
                 )
             )
+        figures.append(read_models_rebuilt(service, NAME))
     return figures
 
 

@@ -113,6 +113,28 @@ class ParticipantView:
 def participant_view(participant: Participant, as_of: datetime | None = None) -> ParticipantView:
     """The participant as the record stands, with derived values; ``as_of`` names the instant
     its events were read up to, for a point-in-time view."""
+    return assembled_view(
+        participant,
+        visits=tuple(
+            visit_view(participant, visit)
+            for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
+            if visit in participant.visits
+        ),
+        adverse_events=tuple(
+            adverse_event_view(participant, ae_id) for ae_id in participant.adverse_events
+        ),
+        as_of=as_of,
+    )
+
+
+def assembled_view(
+    participant: Participant,
+    visits: tuple[VisitView, ...],
+    adverse_events: tuple[AdverseEventView, ...],
+    as_of: datetime | None = None,
+) -> ParticipantView:
+    """The participant's view around visit and AE views derived already (``participant_view``
+    derives them; the projector reuses those an event did not change)."""
     consent = participant.consent
     withdrawal = participant.withdrawal
     return ParticipantView(
@@ -127,14 +149,8 @@ def participant_view(participant: Participant, as_of: datetime | None = None) ->
         initials=consent.initials,
         eligibility=eligibility_view(participant),
         infused_at=None if participant.infusion is None else participant.infusion.infused_at,
-        visits=tuple(
-            visit_view(participant, visit)
-            for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
-            if visit in participant.visits
-        ),
-        adverse_events=tuple(
-            adverse_event_view(participant, ae_id) for ae_id in participant.adverse_events
-        ),
+        visits=visits,
+        adverse_events=adverse_events,
         withdrawn_on=None if withdrawal is None else withdrawal.withdrawn_on,
         withdrawal_reason=None if withdrawal is None else withdrawal.reason,
         as_of=as_of,

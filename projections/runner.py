@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import subprocess
@@ -12,18 +13,21 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.projection import ProjectionRunner
+from eventsourcing.projection import BaseProjectionRunner
+from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
 
 from domain.application import TrialApplication
 from projections.base import ParticipantProjection
+from projections.live import LiveProjection
 from projections.participant_status import ParticipantStatusProjection
-from projections.replay import events_until, fold, versions_until
+from projections.replay import events_until, fold, participants_until, versions_until
 from projections.safety_ledger import SafetyLedgerProjection
-from projections.store import ReadModelStore, table_name
+from projections.store import ReadModelStore, ReadModelsWriter, table_name
 from projections.study_summary import StudySummaryProjection
 
 log = logging.getLogger("trial.projections")
@@ -85,14 +89,13 @@ class ReadModels:
         return [Lag(name, store.position(APPLICATION), head) for name, store in self.stores.items()]
 
 
-Runner = ProjectionRunner[TrialApplication, ReadModelStore]
-
-
 class Projector:
-    """One eventsourcing ProjectionRunner per read model, each on its own thread.
+    """The live projection (``projections.live``) of every read model, or of ``names``, over
+    one eventsourcing subscription on its own thread: each event is read once, and each batch
+    writes every read model in one transaction.
 
-    A supervisor thread restarts a runner that stopped on an error (a database outage, say),
-    after a pause that doubles up to 5 s, so the read models resume by themselves.
+    A supervisor thread restarts the runner when it stopped on an error (a database outage,
+    say), after a pause that doubles up to 5 s, so the read models resume by themselves.
     """
 
     def __init__(self, env: Mapping[str, str], names: Iterable[str] | None = None) -> None:
@@ -104,47 +107,37 @@ class Projector:
             "CREATE_TABLE": "no",
         }
         self.names = list(names or [p.name for p in PROJECTIONS])
-        self.runners: dict[str, Runner] = {}
+        for name in self.names:
+            projection(name)  # a KeyError that names the read models
+        self.running: Running | None = None
         self._stopping = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
 
-    def _runner(self, name: str) -> Runner:
-        runner: Runner = ProjectionRunner(
-            application_class=TrialApplication,
-            projection_class=projection(name),
-            view_class=STORES[name],
-            env=self.env,
-        )
-        runner.__enter__()
-        _projection(runner).attach(runner.app.repository)
-        log.info("projecting %s", name)
-        return runner
-
     def start(self) -> None:
-        for name in self.names:
-            self.runners[name] = self._runner(name)
+        self.running = Running.start(self.env, self.names)
         self._supervisor.start()
 
     def _supervise(self) -> None:
         pause = 1.0
         while not self._stopping.wait(0.5):
-            for name, runner in list(self.runners.items()):
-                failed = runner.is_interrupted.is_set() or _projection(runner).failure is not None
-                if not failed or self._stopping.is_set():
-                    continue
-                log.warning("projection %s stopped on an error; restarting", name)
+            running = self.running
+            if (running is not None and not running.failed()) or self._stopping.is_set():
+                continue
+            if running is not None:
+                log.warning("the projector stopped on an error; restarting")
+                self.running = None
                 try:
-                    _close(runner)
+                    running.close()
                 except Exception:
-                    log.exception("projection %s: the error was", name)
-                if self._stopping.wait(pause):
-                    return
-                try:
-                    self.runners[name] = self._runner(name)
-                    pause = 1.0
-                except Exception:
-                    log.warning("projection %s cannot restart yet; retrying", name, exc_info=True)
-                    pause = min(pause * 2, 5.0)
+                    log.exception("the projector's error was")
+            if self._stopping.wait(pause):
+                return
+            try:
+                self.running = Running.start(self.env, self.names)
+                pause = 1.0
+            except Exception:
+                log.warning("the projector cannot restart yet; retrying", exc_info=True)
+                pause = min(pause * 2, 5.0)
 
     def run_forever(self) -> None:
         """Block until ``stop`` (or Ctrl-C)."""
@@ -155,26 +148,67 @@ class Projector:
         self._stopping.set()
         if self._supervisor.is_alive():
             self._supervisor.join()
-        for runner in reversed(list(self.runners.values())):
+        if self.running is not None:
             try:
-                _close(runner)
+                self.running.close()
             except Exception:
-                log.exception("projection stopped on an error")
-        self.runners.clear()
+                log.exception("the projector stopped on an error")
+            self.running = None
 
 
-def _projection(runner: Runner) -> ParticipantProjection:
-    projection = runner.projection
-    assert isinstance(projection, ParticipantProjection)
-    return projection
+@dataclass
+class Running:
+    """One started live projection: its runner, and the read models' own database pool."""
 
+    factory: InfrastructureFactory[Any]
+    projection: LiveProjection
+    runner: BaseProjectionRunner[TrialApplication] | None = None
 
-def _close(runner: Runner) -> None:
-    """Stop the runner's thread, then write what its projection still holds."""
-    try:
-        runner.__exit__(None, None, None)
-    finally:
-        _projection(runner).close()
+    @classmethod
+    def start(cls, env: Mapping[str, str], names: Iterable[str]) -> Running:
+        """Construct and start it; on failure, release whatever was made (no leaked pool)."""
+        factory = InfrastructureFactory[Any].construct(env=Environment(LiveProjection.name, env))
+        datastore: PostgresDatastore = factory.datastore  # type: ignore[attr-defined]
+        names = list(names)
+        try:
+            writer = ReadModelsWriter(
+                {name: STORES[name](datastore, tracking_table_name=f"{name}_tracking")
+                 for name in names}
+            )  # fmt: skip
+            running = cls(factory, LiveProjection(writer))
+        except BaseException:
+            factory.close()
+            raise
+        try:
+            running.runner = BaseProjectionRunner(
+                projection=running.projection,
+                application_class=TrialApplication,
+                tracking_recorder=writer,
+                topics=(),
+                env=env,
+            )
+            running.runner.__enter__()
+            running.projection.attach(running.runner.app.repository)
+        except BaseException:
+            running.close()
+            raise
+        log.info("projecting %s", ", ".join(names))
+        return running
+
+    def failed(self) -> bool:
+        interrupted = self.runner is not None and self.runner.is_interrupted.is_set()
+        return interrupted or self.projection.failure is not None
+
+    def close(self) -> None:
+        """Stop the runner's thread, write what the projection still holds, release the pool."""
+        try:
+            if self.runner is not None:
+                self.runner.__exit__(None, None, None)
+        finally:
+            try:
+                self.projection.close()
+            finally:
+                self.factory.close()
 
 
 def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int:
@@ -284,3 +318,39 @@ def _write(
         changes = [(p.id, p.site, rows(p)) for p in participants[start : start + BATCH]]
         with datastore.transaction(commit=True) as curs:
             store.replace_many(curs, changes, position, table)
+
+
+def differences(app: TrialApplication, names: Iterable[str]) -> dict[str, list[tuple[UUID, str]]]:
+    """For each read model of ``names``, the (participant, key) documents in which it differs
+    from a rebuild from the events up to its tracking position: missing, extra or unequal."""
+    datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
+    stored: dict[str, tuple[int, dict[tuple[UUID, str], Any]]] = {}
+    for name in names:
+        store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
+        with datastore.transaction(commit=False) as curs:
+            curs.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            position = store.position_in(curs, APPLICATION)  # in the documents' snapshot
+            curs.execute(
+                SQL("SELECT participant_id, key, doc FROM {}.{}").format(
+                    Identifier(datastore.schema), Identifier(table_name(name))
+                )
+            )
+            documents = {(row["participant_id"], row["key"]): row["doc"] for row in curs}
+        stored[name] = (position, documents)
+    replayed: dict[int, dict[UUID, Any]] = {}
+    found = {}
+    for name, (position, documents) in stored.items():
+        if position not in replayed:
+            replayed[position] = participants_until(app, position)
+        rows = projection(name).rows
+        rebuilt = {
+            (participant.id, key): json.loads(json.dumps(doc))
+            for participant in replayed[position].values()
+            for key, doc in rows(participant).items()
+        }
+        found[name] = sorted(
+            key
+            for key in documents.keys() | rebuilt.keys()
+            if documents.get(key) != rebuilt.get(key)
+        )
+    return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,8 +63,11 @@ class SafetyLedgerProjection(ParticipantProjection):
         return ledger_rows(participant)
 
 
-def ledger_rows(participant: Participant) -> Docs:
-    """The participant's safety facts and one document per adverse event."""
+def ledger_rows(
+    participant: Participant, encoded: Mapping[str, dict[str, Any]] | None = None
+) -> Docs:
+    """The participant's safety facts and one document per adverse event; ``encoded`` holds
+    the AEs' views encoded already, by AE id (the projector's), else they are derived here."""
     withdrawal = participant.withdrawal
     rows: dict[str, dict[str, Any]] = {
         PARTICIPANT_KEY: {
@@ -79,7 +82,9 @@ def ledger_rows(participant: Participant) -> Docs:
             "participant_id": str(participant.id),
             "subject_id": participant.subject_id,
             "site": participant.site,
-            "event": encode(adverse_event_view(participant, ae_id)),
+            "event": encode(adverse_event_view(participant, ae_id))
+            if encoded is None
+            else encoded[ae_id],
         }
     return rows
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
@@ -87,23 +87,36 @@ class ReadModelStore(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=True) as curs:
             if self.lock(curs, tracking.application_name) >= tracking.notification_id:
                 return False
-            self.replace_many(curs, batch, tracking.notification_id)
-            self._insert_tracking(curs, tracking)
-            for participant_id, site, _ in batch:
-                payload = {
+            self.put(curs, tracking, batch)
+            return True
+
+    def put(
+        self, curs: Cursor[DictRow], tracking: Tracking, batch: Sequence[ParticipantDocs]
+    ) -> None:
+        """Replace the documents, advance tracking and notify, in the caller's transaction
+        (which holds the lock)."""
+        self.replace_many(curs, batch, tracking.notification_id)
+        self._insert_tracking(curs, tracking)
+        payloads = [
+            json.dumps(
+                {
                     "schema": self.datastore.schema,
                     "projection": self.projection,
                     "participant_id": str(participant_id),
                     "site": site,
                     "position": tracking.notification_id,
                 }
-                curs.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(payload)))
-        return True
+            )
+            for participant_id, site, _ in batch
+        ]
+        curs.execute(
+            "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload", (CHANNEL, payloads)
+        )
 
     def lock(self, curs: Cursor[DictRow], application_name: str) -> int:
         """Take the projection's lock for this transaction; return its tracked position."""
         curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
-        return self._max_tracking_id(application_name, curs) or 0
+        return self.position_in(curs, application_name)
 
     def track(self, curs: Cursor[DictRow], tracking: Tracking) -> None:
         self._insert_tracking(curs, tracking)
@@ -186,6 +199,10 @@ class ReadModelStore(PostgresTrackingRecorder):
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
+    def position_in(self, curs: Cursor[DictRow], application_name: str) -> int:
+        """The tracked position as the caller's transaction sees it."""
+        return self._max_tracking_id(application_name, curs) or 0
+
     def wait_for(self, application_name: str, position: int, head: int) -> None:
         """Block until this read model has applied the event at ``position``, one of the
         positions recorded so far (``head`` the last): read-your-writes."""
@@ -204,3 +221,34 @@ class ReadModelStore(PostgresTrackingRecorder):
                 )
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
+
+
+class ReadModelsWriter(TrackingRecorder):
+    """Several read models written together: each batch of the live projection replaces the
+    changed participants' documents in every read model, and advances each one's tracking
+    position, in one transaction (under each one's lock, taken in a fixed order)."""
+
+    def __init__(self, stores: Mapping[str, ReadModelStore]) -> None:
+        self.stores = dict(sorted(stores.items()))
+        self.datastore = next(iter(self.stores.values())).datastore
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """Where the projection resumes: the position of the read model furthest behind."""
+        return min(store.position(application_name) for store in self.stores.values())
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        """Advance every read model not yet at ``tracking`` to it, writing no documents."""
+        self.apply_batch(tracking, lambda name: [])
+
+    def apply_batch(
+        self, tracking: Tracking, documents: Callable[[str], Sequence[ParticipantDocs]]
+    ) -> list[str]:
+        """Write ``documents(name)`` to each read model not yet at ``tracking``, and advance
+        it there, in one transaction; the names of the read models written."""
+        written = []
+        with self.datastore.transaction(commit=True) as curs:
+            for name, store in self.stores.items():
+                if store.lock(curs, tracking.application_name) < tracking.notification_id:
+                    store.put(curs, tracking, documents(name))
+                    written.append(name)
+        return written

@@ -17,12 +17,13 @@ from psycopg.sql import SQL, Identifier
 from domain.application import TrialApplication
 from infra.bootstrap import Service
 from infra.demo import record_demo_study
-from projections.runner import APPLICATION
-from projections.store import CHANNEL, table_name
+from projections.runner import APPLICATION, differences
+from projections.store import CHANNEL, ReadModelsWriter, table_name
 from tests.integration.stories import (
     READ_MODELS,
     all_documents,
     all_replayed,
+    busy,
     enrol,
     head,
     record_cohort,
@@ -198,3 +199,67 @@ def test_rows_of_a_participant_survive_unchanged_when_an_event_is_applied_twice(
 
     assert repeated is False
     assert store.documents(participant_id=pid) == [{"version": 1}]
+
+
+def test_differences_name_each_document_that_is_not_what_a_rebuild_would_write(
+    service: Service,
+) -> None:
+    pid = busy(service.app, "NJ01-061").participant_id
+    wait_for_head(service)
+    assert differences(service.app, READ_MODELS) == {key: [] for key in READ_MODELS}
+
+    datastore = service.app.factory.datastore  # type: ignore[attr-defined]
+    schema = Identifier(datastore.schema)
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(
+            SQL("UPDATE {}.{} SET doc = doc || '{{\"version\": 99}}' WHERE key = 'summary'").format(
+                schema, Identifier(table_name("study_summary"))
+            )
+        )
+        curs.execute(
+            SQL("DELETE FROM {}.{} WHERE key = 'ae:AE-001'").format(
+                schema, Identifier(table_name("safety_ledger"))
+            )
+        )
+
+    found = differences(service.app, READ_MODELS)
+
+    assert found == {
+        "participant_status": [],
+        "safety_ledger": [(pid, "ae:AE-001")],
+        "study_summary": [(pid, "summary")],
+    }
+
+
+def test_one_transaction_writes_every_read_model_and_its_tracking_position(
+    quiet: Service,
+) -> None:
+    pid = enrol(quiet.app, "NJ01-062")
+    position = head(quiet.app)
+    writer = ReadModelsWriter(dict(quiet.read_models.stores))
+    asked: list[str] = []
+
+    def documents(name: str) -> list[Any]:
+        asked.append(name)
+        if name == "study_summary":
+            raise RuntimeError("no summary row")  # the other read models must not keep theirs
+        return [(pid, "NJ01", {"participant": {"n": 1}})]
+
+    with pytest.raises(RuntimeError):
+        writer.apply_batch(Tracking(APPLICATION, position), documents)
+    assert {name: keys_of(quiet, name, pid) for name in READ_MODELS} == {
+        key: {} for key in READ_MODELS
+    }
+    assert writer.max_tracking_id(APPLICATION) == 0
+
+    written = writer.apply_batch(
+        Tracking(APPLICATION, position), lambda name: [(pid, "NJ01", {"k": {"n": name}})]
+    )
+    again = writer.apply_batch(Tracking(APPLICATION, position), documents)
+
+    assert sorted(asked) == ["participant_status", "safety_ledger", "study_summary"]
+    assert written == sorted(READ_MODELS) and again == []
+    assert {name: keys_of(quiet, name, pid) for name in READ_MODELS} == {
+        name: {"k": {"n": name}} for name in READ_MODELS
+    }
+    assert writer.max_tracking_id(APPLICATION) == position

@@ -1,0 +1,80 @@
+"""A participant's documents in every read model, derived once from one state, per event.
+
+The live projector folds each event into the participant's state once and derives here what all
+three read models store. An adverse event reported or updated changes nothing but that AE: its
+view is derived again, and the visits' endpoints, the eligibility, the study-summary row and the
+other AEs are reused from the derivation before it (no rule reads an AE into a visit, and none
+reads a visit into an AE). Any other event derives everything. Either way the documents equal
+the read models' pure ``rows`` of the same state, which rebuilds and ``asOf`` views use; a test
+holds the two to that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.codec import encode
+from domain.participant import Participant
+from domain.views import adverse_event_view, assembled_view, visit_view
+from domain.vocabulary import FOLLOW_UP_VISITS, Visit
+from projections import participant_status, safety_ledger, study_summary
+from projections.store import Docs
+
+Json = dict[str, Any]
+AE_EVENTS = (Participant.AdverseEventReported, Participant.AdverseEventUpdated)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """The encoded parts of one participant's documents after its ``version``-th event."""
+
+    version: int
+    visits: tuple[Json, ...]
+    adverse_events: dict[str, Json]  # by AE id, in the order they were reported
+    summary: Json
+
+    @classmethod
+    def after(
+        cls, participant: Participant, event: Participant.Event, before: Derived | None
+    ) -> Derived:
+        """The parts after ``event`` (already applied to ``participant``), reusing from
+        ``before`` (the parts after the event before it, when known) what it cannot change."""
+        if before is not None and isinstance(event, AE_EVENTS):
+            assert before.version == participant.version - 1
+            ae_id = event.ae_id
+            return cls(
+                version=participant.version,
+                visits=before.visits,
+                adverse_events={
+                    **before.adverse_events,
+                    ae_id: encode(adverse_event_view(participant, ae_id)),
+                },
+                summary={**before.summary, "version": participant.version},
+            )
+        return cls(
+            version=participant.version,
+            visits=tuple(
+                encode(visit_view(participant, visit))
+                for visit in (Visit.BASELINE, *FOLLOW_UP_VISITS)
+                if visit in participant.visits
+            ),
+            adverse_events={
+                ae_id: encode(adverse_event_view(participant, ae_id))
+                for ae_id in participant.adverse_events
+            },
+            summary=study_summary.summary_row(participant),
+        )
+
+    def documents(self, read_model: str, participant: Participant) -> Docs:
+        """The participant's documents in ``read_model``: what its ``rows`` would give."""
+        if read_model == participant_status.ParticipantStatusProjection.name:
+            view = encode(assembled_view(participant, (), ()))
+            view["visits"] = list(self.visits)
+            view["adverse_events"] = list(self.adverse_events.values())
+            return {participant_status.KEY: view}
+        if read_model == study_summary.StudySummaryProjection.name:
+            return {study_summary.KEY: self.summary}
+        if read_model == safety_ledger.SafetyLedgerProjection.name:
+            return safety_ledger.ledger_rows(participant, self.adverse_events)
+        raise KeyError(read_model)

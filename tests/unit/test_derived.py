@@ -1,0 +1,91 @@
+"""The live projector's incremental derivation gives, after every event, exactly the documents
+the read models' pure ``rows`` give for the same state (what a rebuild writes), and an adverse
+event's report or update derives only that AE again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.participant import Participant
+from projections import derived as derived_module
+from projections.derived import Derived
+from projections.runner import PROJECTIONS
+from tests.unit import story
+
+
+def _events() -> list[Participant.Event]:
+    events: list[Any] = story.on_aggregate().collect_events()
+    return events
+
+
+def test_every_read_models_documents_equal_its_rows_after_every_event() -> None:
+    events = _events()
+    kinds = {type(event).__name__ for event in events}
+    assert {"AdverseEventReported", "AdverseEventUpdated", "VisitScored", "Withdrawn"} <= kinds
+
+    state: Participant | None = None
+    derived: Derived | None = None
+    for number, event in enumerate(events, start=1):
+        state = event.mutate(state)  # the projector's cached state, changed in place
+        assert state is not None
+        derived = Derived.after(state, event, derived)
+        fresh: Participant | None = None  # the same events folded afresh, as a rebuild does
+        for earlier in events[:number]:
+            fresh = earlier.mutate(fresh)
+        assert fresh is not None
+        for read_model in PROJECTIONS:
+            assert derived.documents(read_model.name, state) == read_model.rows(fresh), (
+                read_model.name,
+                type(event).__name__,
+            )
+
+
+def test_an_adverse_event_derives_only_that_event_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    events = _events()
+    ae_events = [e for e in events if isinstance(e, derived_module.AE_EVENTS)]
+    derived_aes: list[str] = []
+    real = derived_module.adverse_event_view
+
+    def counted(participant: Participant, ae_id: str) -> Any:
+        derived_aes.append(ae_id)
+        return real(participant, ae_id)
+
+    def refused(*args: object) -> None:
+        raise AssertionError("a visit was derived again for an adverse event")
+
+    state: Participant | None = None
+    derived: Derived | None = None
+    for event in events:
+        state = event.mutate(state)
+        assert state is not None
+        incremental = isinstance(event, derived_module.AE_EVENTS)
+        with monkeypatch.context() as patch:
+            patch.setattr(derived_module, "adverse_event_view", counted)
+            if incremental:
+                patch.setattr(derived_module, "visit_view", refused)
+                patch.setattr(derived_module.study_summary, "summary_row", refused)
+            derived_aes.clear()
+            derived = Derived.after(state, event, derived)
+        if incremental:
+            assert derived_aes == [event.ae_id]
+        else:
+            assert sorted(derived_aes) == sorted(state.adverse_events)
+    assert len(ae_events) >= 5
+
+
+def test_without_the_derivation_before_an_adverse_event_everything_is_derived() -> None:
+    events = _events()
+    position = next(
+        n for n, e in enumerate(events) if isinstance(e, Participant.AdverseEventUpdated)
+    )
+    state: Participant | None = None
+    for event in events[: position + 1]:
+        state = event.mutate(state)
+    assert state is not None
+
+    cold = Derived.after(state, events[position], None)
+
+    for read_model in PROJECTIONS:
+        assert cold.documents(read_model.name, state) == read_model.rows(state)
