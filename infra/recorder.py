@@ -12,19 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import (
+    IntegrityError,
     InterfaceError,
     OperationalError,
     ProgrammingError,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
@@ -32,9 +38,15 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from domain.event_log import EventAudit, LogEntry
 from infra.chain import chain_hash, chained
+from infra.group_commit import GroupCommit, Pending
 
 LOG_TABLE = "trial_event_log"
 SEALS_TABLE = "trial_seals"
+Insert = tuple[Sequence[StoredEvent], dict[str, Any]]  # a caller's events and their audit
+# eventsourcing's insert_events without its retries (the caller's insert_events retries).
+_insert_once: Callable[..., Sequence[int] | None] = (
+    PostgresApplicationRecorder.insert_events.__wrapped__
+)
 
 
 def _flag(curs: Cursor[DictRow], column: str) -> bool:
@@ -153,6 +165,9 @@ class TrialRecorder(PostgresApplicationRecorder):
             " THEN NOT EXISTS (SELECT 1 FROM {schema}.{log} WHERE hash IS NOT NULL)"
             " ELSE false END AS unchained"
         ).format(schema=schema, log=log)
+        self.group_commit: GroupCommit[Insert, Sequence[int] | None] = GroupCommit(
+            self._write_batch
+        )
         self._update_links = SQL(
             "UPDATE {schema}.{log} AS l SET hash = u.hash, previous_hash = u.previous_hash"
             " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS u(position, hash, previous_hash)"
@@ -198,6 +213,44 @@ class TrialRecorder(PostgresApplicationRecorder):
                 positions.append(entry.position)
                 hashes.append(heads[stream])
             curs.execute(self._update_links, (positions, hashes, previous))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the base does
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Record the events with their log rows; concurrent callers share one transaction
+        (``infra.group_commit``), each caller's events all or none."""
+        if not stored_events or self.datastore.enable_db_functions:
+            return _insert_once(self, stored_events, **kwargs)
+        return self.group_commit.submit((stored_events, kwargs))
+
+    def _write_batch(self, batch: Sequence[Pending[Insert, Sequence[int] | None]]) -> None:
+        """One transaction for the batch: the events table locked once, each request in a
+        savepoint of its own (a request alone takes eventsourcing's own path)."""
+        if len(batch) == 1:
+            [pending] = batch
+            events, kwargs = pending.request
+            try:
+                pending.answer = _insert_once(self, events, **kwargs)
+            except Exception as error:
+                pending.error = error
+            return
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            for pending in batch:
+                events, kwargs = pending.request
+                try:
+                    with conn.transaction():  # a savepoint: rolled back alone on an error
+                        self._insert_events(curs, events, **kwargs)
+                        PostgresAggregateRecorder._insert_stored_events(self, curs, events)
+                        pending.answer = self._fetch_ids_after_insert_events(curs, events, **kwargs)
+                except psycopg.IntegrityError as error:
+                    pending.error = IntegrityError(str(error))
+                    pending.error.__cause__ = error
+                except Exception as error:
+                    pending.error = error
+        # Answers stand only now, the transaction committed (GroupCommit voids them if not).
 
     def _insert_events(
         self,
