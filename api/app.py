@@ -18,7 +18,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
-from api import console
+from api import console, push_once
 from api.auth import Unauthenticated
 from api.context import Context
 from api.errors import UNAVAILABLE
@@ -58,6 +58,11 @@ class TrialGraphQL(GraphQL[Context, None]):
         except Unauthenticated as error:
             raise ConnectionRejectionError({"code": error.code}) from error
         return UnsetType()  # acknowledge without a payload
+
+    def encode_json(self, data: object) -> str | bytes:
+        """A subscription push's shared result is encoded once for all its subscribers."""
+        encoded = push_once.encode_next(data)
+        return super().encode_json(data) if encoded is None else encoded
 
 
 def server_options(service: Service) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from api.access_log import AccessLogQuery
 from api.audit import AuditQuery
 from api.errors import ErrorCodes
 from api.mutations import Mutation
+from api.push_once import SharedExecutor
 from api.queries import Query
 from api.scalars import SCALAR_OVERRIDES
 from api.subscriptions import Subscription
@@ -71,4 +72,5 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=SharedExecutor,
     )

@@ -37,6 +37,7 @@ from api.auth import Principal
 from api.context import Context, Info
 from api.inputs import parse_participant_id
 from api.notifications import Batch, Change, ReadModelHub
+from api.push_once import share
 from api.safety import SafetyLedger
 from api.threads import blocking
 from api.types import ParticipantType, StudySummaryView
@@ -149,8 +150,8 @@ class SharedParticipant:
             return None
         return cls(
             view.site,
-            ParticipantType.of(view, pii=True, read_at=now),
-            ParticipantType.of(view, pii=False, read_at=now),
+            share(ParticipantType.of(view, pii=True, read_at=now)),
+            share(ParticipantType.of(view, pii=False, read_at=now)),
         )
 
     def seen_by(self, principal: Principal) -> ParticipantType | None:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg.sql import SQL, Identifier
 
+from api import push_once
 from api.subscriptions import fan_out
 from domain.vocabulary import Role
 from infra.access_log import TABLE
@@ -169,3 +170,28 @@ def test_participant_changed_withholds_the_push_from_every_subscriber_when_the_l
         [error] = message["payload"]["errors"]
         assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", name
         assert "LMW" not in json.dumps(message) and "1988-04-17" not in json.dumps(message)
+
+
+def test_subscribers_with_the_same_document_variables_and_masking_share_one_execution(
+    server: RunningServer, client: GraphQLClient
+) -> None:
+    writer = staff(client, "NJ01")
+    pid = enrol(writer, "NJ01-007", until="CONSENTED")
+
+    async def scenario() -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+        await settled(server)
+        async with AsyncExitStack() as stack:
+            subscribers = await watch(server, client, stack, pid)
+            before = dict(vars(push_once.counters))
+            await mutate(writer, SCREEN, screening_input(pid))
+            pushed = {n: await subscribers[n].push() for n in WATCHERS if n != "staff-nj02"}
+            after = vars(push_once.counters)
+            return {name: after[name] - before[name] for name in after}, pushed
+
+    made, pushed = run(scenario())
+
+    # Six subscribers, four kinds: (PII, by id) monitor-1; (PII, all) monitor-2 and auditor-1;
+    # (no PII, by id) sponsor-1 and reviewer-1; (no PII, all) sponsor-2.
+    assert made == {"executed": 4, "reused_executions": 2, "encoded": 4, "reused_encodings": 2}
+    assert pushed["monitor-2"] == pushed["auditor-1"] and pushed["monitor-2"]["initials"] == "LMW"
+    assert pushed["sponsor-1"] == pushed["reviewer-1"] and pushed["sponsor-1"]["initials"] is None
