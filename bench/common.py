@@ -113,6 +113,22 @@ def service_in_fresh_schema() -> Iterator[Service]:
         drop_schema(schema)
 
 
+def postgres_cpu_seconds() -> float:
+    """The CPU time so far of every PostgreSQL process on this machine (user and system): the
+    bench's database is the only busy one while a scenario runs. 0 when it runs elsewhere."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # it exited meanwhile
+        name, _, rest = text.partition(" (")[2].rpartition(")")
+        if name.startswith("postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -175,6 +191,11 @@ class ApiProcess:
             if not any(p["lag"] for p in health["projections"]):
                 return
             time.sleep(0.1)
+
+    def cpu_seconds(self) -> float:
+        """The process's CPU time so far (user and system, all its threads)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> float:
         """VmHWM: the process's peak resident memory so far."""
