@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -84,15 +86,24 @@ def issue_token(
 
 
 def principal_from_header(authorization: str | None, secret: str) -> Principal:
-    """Verify ``Authorization: Bearer <JWT>`` and return its principal."""
+    """Verify ``Authorization: Bearer <JWT>`` and return its principal.
+
+    A token verified once is remembered (by its text and the secret) until it expires: a
+    client sends the same token with every request, and verifying its signature and claims
+    cost more CPU than a command's own work. Nothing else makes a valid token invalid before
+    its ``exp`` (there is no revocation list); a refused token is never remembered."""
     if not authorization:
         raise Unauthenticated("TOKEN", "no bearer token; send 'Authorization: Bearer <JWT>'")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("TOKEN", "the Authorization header is not 'Bearer <JWT>'")
+    token = token.strip()
+    remembered = _verified.get((token, secret))
+    if remembered is not None and time.time() < remembered[1]:
+        return remembered[0]
     try:
         claims = jwt.decode(
-            token.strip(),
+            token,
             secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub", "role"]},
@@ -101,7 +112,17 @@ def principal_from_header(authorization: str | None, secret: str) -> Principal:
         raise Unauthenticated("TOKEN", "the token has expired") from error
     except jwt.InvalidTokenError as error:
         raise Unauthenticated("TOKEN", f"the token is not valid: {error}") from error
-    return principal_from_claims(claims)
+    principal = principal_from_claims(claims)
+    with _verified_lock:
+        _verified[token, secret] = (principal, float(claims["exp"]))
+        while len(_verified) > VERIFIED_TOKENS:
+            del _verified[next(iter(_verified))]
+    return principal
+
+
+VERIFIED_TOKENS = 1024
+_verified: dict[tuple[str, str], tuple[Principal, float]] = {}  # oldest first
+_verified_lock = threading.Lock()
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
