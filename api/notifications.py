@@ -1,7 +1,8 @@
 """One listening connection per API process, fanned out to every subscription it serves.
 
-The projector's transaction sends ``pg_notify('trial_read_models', …)`` and PostgreSQL delivers
-it only on commit, so a change reaches a subscriber after the read model holds it. Every API
+The projector's transaction sends ``pg_notify('trial_read_models', …)``, one per participant it
+changed naming the read models it wrote, and PostgreSQL delivers it only on commit, so a change
+reaches a subscriber after the read models hold it; a subscriber is woken once for all of them. Every API
 process listens, so a change projected anywhere reaches subscribers everywhere. Services on one
 database may use different schemas (test runs do): notifications of another schema are ignored.
 When the connection drops, the hub reconnects with backoff and asks every subscriber to re-read,
@@ -84,21 +85,29 @@ class Inbox:
         return batch
 
 
-def parse_change(payload: str, schema: str) -> Change | None:
-    """The change a notification announces, or None if it is another schema's or malformed."""
+def parse_changes(payload: str, schema: str) -> list[Change]:
+    """The changes a notification announces (one participant, one or more read models): none
+    if it is another schema's or malformed. A payload names its read models in
+    ``projections``; one naming a single ``projection`` is read too."""
     try:
         data = json.loads(payload)
         if data.get("schema") != schema:
-            return None
-        return Change(
-            projection=str(data["projection"]),
-            participant_id=UUID(str(data["participant_id"])),
-            site=str(data["site"]),
-            position=int(data["position"]),
-        )
+            return []
+        names = data["projections"] if "projections" in data else [data["projection"]]
+        if not isinstance(names, list) or not names:
+            raise ValueError("no read model named")
+        return [
+            Change(
+                projection=str(name),
+                participant_id=UUID(str(data["participant_id"])),
+                site=str(data["site"]),
+                position=int(data["position"]),
+            )
+            for name in names
+        ]
     except (ValueError, KeyError, TypeError, AttributeError):
         log.warning("ignored a malformed notification on %s: %.200s", CHANNEL, payload)
-        return None
+        return []
 
 
 class ReadModelHub:
@@ -199,8 +208,9 @@ class ReadModelHub:
                 await conn.close()
 
     def _dispatch(self, payload: str) -> None:
-        change = parse_change(payload, self.schema)
-        if change is None:
+        changes = parse_changes(payload, self.schema)
+        if not changes:
             return
         for inbox in list(self._inboxes):
-            inbox.put(change)
+            for change in changes:
+                inbox.put(change)
