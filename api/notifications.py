@@ -2,11 +2,11 @@
 
 The projector's transaction sends ``pg_notify('trial_read_models', …)``, one per participant it
 changed naming the read models it wrote, and PostgreSQL delivers it only on commit, so a change
-reaches a subscriber after the read models hold it; a subscriber is woken once for all of them. Every API
-process listens, so a change projected anywhere reaches subscribers everywhere. Services on one
-database may use different schemas (test runs do): notifications of another schema are ignored.
-When the connection drops, the hub reconnects with backoff and asks every subscriber to re-read,
-since what was committed meanwhile was never delivered.
+reaches a subscriber after the read models hold it; a subscriber is woken once for all of them.
+Every API process listens, so a change projected anywhere reaches subscribers everywhere.
+Services on one database may use different schemas (test runs do): notifications of another
+schema are ignored. When the connection drops, the hub reconnects with backoff and asks every
+subscriber to re-read, since what was committed meanwhile was never delivered.
 """
 
 from __future__ import annotations
