@@ -120,6 +120,8 @@ class ReadModelHub:
         self.connections = 0  # listening connections open now: at most one
         self.listens = 0  # how many times a connection started listening
         self._inboxes: set[Inbox] = set()
+        # Called with each notification's changes before any inbox gets them.
+        self.listeners: list[Callable[[list[Change]], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._listening: asyncio.Event | None = None
 
@@ -211,6 +213,8 @@ class ReadModelHub:
         changes = parse_changes(payload, self.schema)
         if not changes:
             return
+        for listener in self.listeners:
+            listener(changes)
         for inbox in list(self._inboxes):
             for change in changes:
                 inbox.put(change)

@@ -68,6 +68,16 @@ class SharedExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, executing a shared subscription payload once per operation
     and variables."""
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """For a payload executed already with this operation and variables, its result
+        (without copying the executor for it); else graphql-core's per-event executor."""
+        if self.operation.operation is OperationType.SUBSCRIPTION:
+            cached = _results.get(self._key(payload))
+            if cached is not None and cached[0] is payload and cached[1] is self.operation:
+                counters.reused_executions += 1
+                return _Executed(cached[2])
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         payload = self.root_value
         if (
@@ -75,22 +85,29 @@ class SharedExecutor(StrawberryGraphQLCoreExecutionContext):
             or _shared.get(id(payload)) is not payload
         ):
             return super().execute_operation(serially)
+        counters.executed += 1
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            result = asyncio.ensure_future(result)
+        _results.put(self._key(payload), (payload, self.operation, result))
+        return _Executed(result).execute_operation(serially)
+
+    def _key(self, payload: Any) -> Hashable:
         variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
-        key = (id(payload), id(self.operation), variables)
-        cached = _results.get(key)
-        if cached is not None and cached[0] is payload and cached[1] is self.operation:
-            counters.reused_executions += 1
-            result = cached[2]
-        else:
-            counters.executed += 1
-            result = super().execute_operation(serially)
-            if self.is_awaitable(result):
-                result = asyncio.ensure_future(result)
-            _results.put(key, (payload, self.operation, result))
-        if isinstance(result, asyncio.Future):
-            return _shielded(result)
-        _mark_data(result)
-        return result
+        return (id(payload), id(self.operation), variables)
+
+
+class _Executed:
+    """A subscription event executed already: its result, for one more subscriber."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if isinstance(self.result, asyncio.Future):
+            return _shielded(self.result)
+        _mark_data(self.result)
+        return self.result
 
 
 async def _shielded(result: asyncio.Future[Any]) -> Any:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 import strawberry
 
@@ -85,6 +85,11 @@ class SharedReads:
         self._results: OrderedDict[Hashable, asyncio.Future[Any]] = OrderedDict()
 
     async def get(self, key: Hashable, read: Callable[[], T]) -> T:
+        # One subscriber leaving does not cancel the read the others wait for.
+        return cast(T, await asyncio.shield(self.start(key, read)))
+
+    def start(self, key: Hashable, read: Callable[[], Any]) -> asyncio.Future[Any]:
+        """The read for ``key``, started now unless it was already."""
         result = self._results.get(key)
         if result is None:
             result = asyncio.ensure_future(blocking(read))
@@ -93,8 +98,7 @@ class SharedReads:
             self._results[key] = result
             while len(self._results) > self.size:
                 self._results.popitem(last=False)
-        # One subscriber leaving does not cancel the read the others wait for.
-        return cast(T, await asyncio.shield(result))
+        return result
 
     def _forget_failure(self, key: Hashable, result: asyncio.Future[Any]) -> None:
         if (result.cancelled() or result.exception()) and self._results.get(key) is result:
@@ -102,11 +106,24 @@ class SharedReads:
 
 
 class FanOut:
-    """What the subscriptions served by one process (one hub) share: reads and log INSERTs."""
+    """What the subscriptions served by one process (one hub) share: reads and log INSERTs.
+
+    While anyone subscribes to participantChanged, a changed participant's read starts as soon
+    as its notification arrives, before the subscribers are woken to ask for it."""
 
     def __init__(self, service: Service) -> None:
+        self.service = service
         self.reads = SharedReads()
         self.log = PushLog(service)
+        self.watchers: WeakSet[ParticipantPushes] = WeakSet()
+
+    def prefetch(self, changes: Sequence[Change]) -> None:
+        if not self.watchers:
+            return
+        for change in changes:
+            if change.projection == PARTICIPANTS:
+                read = partial(SharedParticipant.read, self.service, change.participant_id)
+                self.reads.start((PARTICIPANTS, change.participant_id, change.position), read)
 
 
 _fan_outs: WeakKeyDictionary[ReadModelHub, FanOut] = WeakKeyDictionary()
@@ -116,6 +133,7 @@ def fan_out(hub: ReadModelHub, service: Service) -> FanOut:
     """The hub's shared reads and push log (made on first use)."""
     if hub not in _fan_outs:
         _fan_outs[hub] = FanOut(service)
+        hub.listeners.append(_fan_outs[hub].prefetch)
     return _fan_outs[hub]
 
 
@@ -141,11 +159,9 @@ class SharedParticipant:
     without_pii: ParticipantType
 
     @classmethod
-    def read(cls, context: Context, pid: UUID) -> SharedParticipant | None:
-        now = context.now()
-        view: ParticipantView | None = readside.current_participant(
-            context.service, EVERY_SITE, pid, now
-        )
+    def read(cls, service: Service, pid: UUID) -> SharedParticipant | None:
+        now = service.app.clock()
+        view: ParticipantView | None = readside.current_participant(service, EVERY_SITE, pid, now)
         if view is None:
             return None
         return cls(
@@ -171,6 +187,7 @@ class ParticipantPushes:
 
     def subscribe(self) -> None:
         """Check now that the caller may read ``only`` (FORBIDDEN if not); note its version."""
+        self._fan_out().watchers.add(self)
         if self.only is not None:
             current = _participant(self.context, self.principal, self.only)
             if current is not None:
@@ -215,7 +232,7 @@ class ParticipantPushes:
     async def _seen(self, change: Change) -> ParticipantType | None:
         """The participant after ``change``, read once for every subscriber, as this one sees it."""
         key = (PARTICIPANTS, change.participant_id, change.position)
-        read = partial(SharedParticipant.read, self.context, change.participant_id)
+        read = partial(SharedParticipant.read, self.context.service, change.participant_id)
         shared = await self._fan_out().reads.get(key, read)
         return None if shared is None else shared.seen_by(self.principal)
 

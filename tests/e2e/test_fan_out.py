@@ -18,9 +18,18 @@ from domain.vocabulary import Role
 from infra.access_log import TABLE
 from infra.bootstrap import Service
 from tests.e2e.conftest import GraphQLClient, RunningServer
-from tests.e2e.documents import CONSENT, SCREEN, consent_input, enrol, screening_input
+from tests.e2e.documents import (
+    CONSENT,
+    INFUSE,
+    SCREEN,
+    consent_input,
+    enrol,
+    infusion_input,
+    screening_input,
+)
 from tests.e2e.test_access_log_api import rows_of
 from tests.e2e.test_subscriptions import (
+    LEDGER_CHANGED,
     PARTICIPANT_CHANGED,
     Subscriber,
     hub_of,
@@ -195,3 +204,33 @@ def test_subscribers_with_the_same_document_variables_and_masking_share_one_exec
     assert made == {"executed": 4, "reused_executions": 2, "encoded": 4, "reused_encodings": 2}
     assert pushed["monitor-2"] == pushed["auditor-1"] and pushed["monitor-2"]["initials"] == "LMW"
     assert pushed["sponsor-1"] == pushed["reviewer-1"] and pushed["sponsor-1"]["initials"] is None
+
+
+def test_a_change_is_read_for_participant_subscribers_only_while_there_are_any(
+    server: RunningServer, client: GraphQLClient, service: Service
+) -> None:
+    writer = staff(client, "NJ01")
+    pid = enrol(writer, "NJ01-007", until="CONSENTED")
+    reads = fan_out(hub_of(server), service).reads
+    reviewer = client.token(Role.SAFETY_REVIEWER, None, sub="reviewer-9")
+
+    async def scenario() -> tuple[int, int]:
+        await settled(server)
+        async with subscriber(server, reviewer) as ledger:
+            await ledger.subscribe(LEDGER_CHANGED, {})
+            await subscribed(server, 1)
+            before = reads.reads
+            await mutate(writer, SCREEN, screening_input(pid))
+            await settled(server)
+            ledger_only = reads.reads - before
+            async with subscriber(server, reviewer) as watcher:
+                await watcher.subscribe(PARTICIPANT_CHANGED, {"id": pid})
+                await subscribed(server, 2)
+                before = reads.reads
+                await mutate(writer, INFUSE, infusion_input(pid))
+                await watcher.push()
+                return ledger_only, reads.reads - before
+
+    ledger_only, watched = run(scenario())
+
+    assert (ledger_only, watched) == (0, 1)
