@@ -11,6 +11,7 @@ the same lock so that two writers of one stream can never chain to the same pred
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -165,6 +166,15 @@ class TrialRecorder(PostgresApplicationRecorder):
             " THEN NOT EXISTS (SELECT 1 FROM {schema}.{log} WHERE hash IS NOT NULL)"
             " ELSE false END AS unchained"
         ).format(schema=schema, log=log)
+        # The statements every command sends, rendered once: psycopg renders a composed
+        # statement again on each execute.
+        self.insert_events_statement = self.insert_events_statement.as_string()  # type: ignore[assignment]
+        self._insert_log = self._insert_log.as_string()  # type: ignore[assignment]
+        self.lock_table_statements = [
+            s.as_string() if isinstance(s, SQL | Composed) else s
+            for s in self.lock_table_statements
+        ]
+        self._notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name)).as_string()
         self.group_commit: GroupCommit[Insert, Sequence[int] | None] = GroupCommit(
             self._write_batch
         )
@@ -213,6 +223,9 @@ class TrialRecorder(PostgresApplicationRecorder):
                 positions.append(entry.position)
                 hashes.append(heads[stream])
             curs.execute(self._update_links, (positions, hashes, previous))
+
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify_statement)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the base does
     def insert_events(
@@ -328,24 +341,29 @@ class TrialRecorder(PostgresApplicationRecorder):
     ) -> Sequence[StoredEvent]:
         """The base class's query (and retries), answered as plain tuples: replaying a stream
         is the read every command and every atVersion/asOf view starts with."""
-        statement = self._select_stream
         params: list[Any] = [originator_id]
-        if gt is not None:
-            params.append(gt)
-            statement += SQL(" AND originator_version > %s")
-        if lte is not None:
-            params.append(lte)
-            statement += SQL(" AND originator_version <= %s")
-        statement += SQL(" ORDER BY originator_version" + (" DESC" if desc else ""))
+        params += [value for value in (gt, lte) if value is not None]
         if limit is not None:
             params.append(limit)
-            statement += SQL(" LIMIT %s")
+        statement = self._stream_statement(gt is not None, lte is not None, desc, limit is not None)
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row) as curs,
         ):
             curs.execute(statement, params, prepare=True)
             return [StoredEvent(*row) for row in curs.fetchall()]
+
+    @functools.cache  # noqa: B019 - sixteen statements at most, for the recorder's lifetime
+    def _stream_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> str:
+        statement = self._select_stream
+        if gt:
+            statement += SQL(" AND originator_version > %s")
+        if lte:
+            statement += SQL(" AND originator_version <= %s")
+        statement += SQL(" ORDER BY originator_version" + (" DESC" if desc else ""))
+        if limit:
+            statement += SQL(" LIMIT %s")
+        return statement.as_string()
 
     def find_command(self, idempotency_key: str) -> LogEntry | None:
         statement = self._select_log + SQL(

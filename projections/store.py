@@ -58,6 +58,9 @@ class ReadModelStore(PostgresTrackingRecorder):
         key = f"trial-projection:{self.datastore.schema}:{self.projection}"
         self.lock_key = zlib.crc32(key.encode())
         self.sql_create_statements.append(self.create_statement(self.table))
+        # Rendered once: psycopg renders a composed statement again on each execute.
+        self.insert_tracking_statement = self.insert_tracking_statement.as_string()  # type: ignore[assignment]
+        self.max_tracking_id_statement = self.max_tracking_id_statement.as_string()  # type: ignore[assignment]
 
     @classmethod
     def for_projection(cls, name: str) -> type[ReadModelStore]:
