@@ -13,6 +13,7 @@ from bench.synthetic import load
 from projections.runner import PROJECTIONS, rebuild
 
 NAME = "rebuild"
+RATIOS = {"participant_status": 0.4}  # issue 13; the others keep issue 6's 0.25
 SIZES = {"quick": (100, 100), "full": (10_000, 100)}  # participants, AE updates: ~100 events each
 FETCH = 5_000
 
@@ -28,6 +29,7 @@ def run(quick: bool) -> list[Figure]:
         figures.append(Figure(NAME, f"load (synthetic, {events:,} events)", load_rate, "events/s"))
         figures.append(Figure(NAME, "raw sequential read (psycopg)", raw_rate, "events/s"))
         for projection in PROJECTIONS:
+            ratio = RATIOS.get(projection.name, 0.25)
             started = time.perf_counter()
             count = rebuild(service.app, projection.name)
             rate = count / (time.perf_counter() - started)
@@ -39,8 +41,8 @@ def run(quick: bool) -> list[Figure]:
                     "events/s",
                     baseline=raw_rate,
                     baseline_name="raw sequential read",
-                    target=">= 20000 and >= 0.25 x raw",
-                    holds=rate >= 20_000 and rate >= 0.25 * raw_rate,
+                    target=f">= 20000 and >= {ratio} x raw",
+                    holds=rate >= 20_000 and rate >= ratio * raw_rate,
                     note=f"{rate / raw_rate:.3f} x raw",
                 )
             )

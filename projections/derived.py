@@ -1,16 +1,18 @@
 """A participant's documents in every read model, derived once from one state, per event.
 
-The live projector folds each event into the participant's state once and derives here what all
-three read models store. An adverse event reported or updated changes nothing but that AE: its
-view is derived again, and the visits' endpoints, the eligibility, the study-summary row and the
-other AEs are reused from the derivation before it (no rule reads an AE into a visit, and none
-reads a visit into an AE). Any other event derives everything. Either way the documents equal
-the read models' pure ``rows`` of the same state, which rebuilds and ``asOf`` views use; a test
-holds the two to that.
+The live projector folds each event into the participant's state once and, when it writes a
+batch, derives here what all three read models store. Adverse events reported or updated change
+nothing but those AEs: their views are derived again, and the visits' endpoints, the
+eligibility, the study-summary row and the other AEs are reused from the derivation before
+(no rule reads an AE into a visit, and none reads a visit into an AE). Any other event derives
+everything, once per batch however many events the participant had in it. Either way the
+documents equal the read models' pure ``rows`` of the same state, which rebuilds and ``asOf``
+views use; a test holds the two to that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,11 @@ Json = dict[str, Any]
 AE_EVENTS = (Participant.AdverseEventReported, Participant.AdverseEventUpdated)
 
 
+def adverse_event_of(event: Participant.Event) -> str | None:
+    """The AE an event reports or updates; None for every other event."""
+    return event.ae_id if isinstance(event, AE_EVENTS) else None
+
+
 @dataclass(frozen=True)
 class Derived:
     """The encoded parts of one participant's documents after its ``version``-th event."""
@@ -35,23 +42,8 @@ class Derived:
     summary: Json
 
     @classmethod
-    def after(
-        cls, participant: Participant, event: Participant.Event, before: Derived | None
-    ) -> Derived:
-        """The parts after ``event`` (already applied to ``participant``), reusing from
-        ``before`` (the parts after the event before it, when known) what it cannot change."""
-        if before is not None and isinstance(event, AE_EVENTS):
-            assert before.version == participant.version - 1
-            ae_id = event.ae_id
-            return cls(
-                version=participant.version,
-                visits=before.visits,
-                adverse_events={
-                    **before.adverse_events,
-                    ae_id: encode(adverse_event_view(participant, ae_id)),
-                },
-                summary={**before.summary, "version": participant.version},
-            )
+    def of(cls, participant: Participant) -> Derived:
+        """Every part derived from the participant's state."""
         return cls(
             version=participant.version,
             visits=tuple(
@@ -65,6 +57,34 @@ class Derived:
             },
             summary=study_summary.summary_row(participant),
         )
+
+    def with_adverse_events(self, participant: Participant, ae_ids: Iterable[str]) -> Derived:
+        """The parts after events since this derivation that only reported or updated the
+        AEs ``ae_ids``: those derived again, the rest reused."""
+        changed = set(ae_ids)
+        return Derived(
+            version=participant.version,
+            visits=self.visits,
+            adverse_events={  # in the order they were reported, as the participant has them
+                ae_id: encode(adverse_event_view(participant, ae_id))
+                if ae_id in changed
+                else self.adverse_events[ae_id]
+                for ae_id in participant.adverse_events
+            },
+            summary={**self.summary, "version": participant.version},
+        )
+
+    @classmethod
+    def after(
+        cls, participant: Participant, event: Participant.Event, before: Derived | None
+    ) -> Derived:
+        """The parts after ``event`` (already applied to ``participant``), reusing from
+        ``before`` (the parts after the event before it, when known) what it cannot change."""
+        ae_id = adverse_event_of(event)
+        if before is None or ae_id is None:
+            return cls.of(participant)
+        assert before.version == participant.version - 1
+        return before.with_adverse_events(participant, [ae_id])
 
     def documents(self, read_model: str, participant: Participant) -> Docs:
         """The participant's documents in ``read_model``: what its ``rows`` would give."""

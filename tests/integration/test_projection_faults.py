@@ -37,6 +37,7 @@ from tests.integration.stories import (
 pytestmark = pytest.mark.integration
 
 BACKLOG = 20  # busy participants: 320 events
+KILL_BACKLOG = 80  # 1,280 events: several batches of MAX_DELAY_S, so a kill lands mid-way
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def wait_until_projecting(service: Service, timeout: float = 30.0) -> dict[str, 
 def test_killed_projector_restarted_gives_the_rebuilt_models_when_killed_mid_batch(
     quiet: Service, project: ProjectCommand
 ) -> None:
-    recorded = record_cohort(quiet.app, BACKLOG)
+    recorded = record_cohort(quiet.app, KILL_BACKLOG)
     first = project.start()
     wait_until_projecting(quiet)
 

@@ -11,8 +11,9 @@ import pytest
 from domain.participant import Participant
 from projections import derived as derived_module
 from projections.derived import Derived
+from projections.live import Cached
 from projections.runner import PROJECTIONS
-from tests.unit import story
+from tests.unit import builders, story
 
 
 def _events() -> list[Participant.Event]:
@@ -89,3 +90,57 @@ def test_without_the_derivation_before_an_adverse_event_everything_is_derived() 
 
     for read_model in PROJECTIONS:
         assert cold.documents(read_model.name, state) == read_model.rows(state)
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 5, 100])
+def test_the_projectors_batches_derive_the_rows_of_the_state_at_each_batch_end(
+    batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _events()
+    cached: Cached | None = None
+    visit_views: list[object] = []
+    real = derived_module.visit_view
+    monkeypatch.setattr(derived_module, "visit_view", lambda *a: visit_views.append(a) or real(*a))
+    for start in range(0, len(events), batch):
+        chunk = events[start : start + batch]
+        for event in chunk:
+            if cached is None:
+                cached = Cached(event.mutate(None))
+            else:
+                cached.apply(event)
+        assert cached is not None
+        visit_views.clear()
+        derived = cached.derive()
+        fresh: Participant | None = None
+        for earlier in events[: start + len(chunk)]:
+            fresh = earlier.mutate(fresh)
+        assert fresh is not None
+        for read_model in PROJECTIONS:
+            assert derived.documents(read_model.name, cached.participant) == read_model.rows(fresh)
+        only_aes = start > 0 and all(isinstance(e, derived_module.AE_EVENTS) for e in chunk)
+        assert (visit_views == []) is (only_aes or not cached.participant.visits), (start, batch)
+
+
+def test_adverse_events_reported_in_one_batch_keep_the_order_they_were_reported_in() -> None:
+    history = [e for e in _events() if not isinstance(e, derived_module.AE_EVENTS)][:5]
+    writer: Participant | None = None
+    reader: Participant | None = None
+    for event in history:  # consent … infusion, folded into two separate states
+        writer, reader = event.mutate(writer), event.mutate(reader)
+    assert writer is not None and reader is not None and writer.infusion is not None
+    cached = Cached(reader)
+    first = cached.derive()
+    reports = [f"AE-{n:03d}" for n in range(9, 0, -1)]  # neither sorted nor in hash order
+    for ae_id in reports:
+        writer.report_adverse_event(
+            builders.ae_report(ae_id), builders.NOW, builders.TODAY, builders.signature()
+        )
+    for event in writer.collect_events():
+        cached.apply(event)
+
+    derived = cached.derive()
+
+    assert derived.visits is first.visits  # nothing but the AEs was derived again
+    assert list(derived.adverse_events) == reports
+    for read_model in PROJECTIONS:
+        assert derived.documents(read_model.name, cached.participant) == read_model.rows(writer)
