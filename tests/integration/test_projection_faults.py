@@ -37,7 +37,7 @@ from tests.integration.stories import (
 pytestmark = pytest.mark.integration
 
 BACKLOG = 20  # busy participants: 320 events
-KILL_BACKLOG = 80  # 1,280 events: several batches of MAX_DELAY_S, so a kill lands mid-way
+KILL_BACKLOG = 250  # 4,000 events: folding them spans several MAX_DELAY_S batches
 
 
 @pytest.fixture
