@@ -1,4 +1,4 @@
-"""A participant's documents in every read model, derived once from one state, per event.
+"""A participant's documents in every read model, derived once from one state, per batch.
 
 The live projector folds each event into the participant's state once and, when it writes a
 batch, derives here what all three read models store. Adverse events reported or updated change
@@ -73,18 +73,6 @@ class Derived:
             },
             summary={**self.summary, "version": participant.version},
         )
-
-    @classmethod
-    def after(
-        cls, participant: Participant, event: Participant.Event, before: Derived | None
-    ) -> Derived:
-        """The parts after ``event`` (already applied to ``participant``), reusing from
-        ``before`` (the parts after the event before it, when known) what it cannot change."""
-        ae_id = adverse_event_of(event)
-        if before is None or ae_id is None:
-            return cls.of(participant)
-        assert before.version == participant.version - 1
-        return before.with_adverse_events(participant, [ae_id])
 
     def documents(self, read_model: str, participant: Participant) -> Docs:
         """The participant's documents in ``read_model``: what its ``rows`` would give."""

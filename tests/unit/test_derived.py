@@ -10,7 +10,6 @@ import pytest
 
 from domain.participant import Participant
 from projections import derived as derived_module
-from projections.derived import Derived
 from projections.live import Cached
 from projections.runner import PROJECTIONS
 from tests.unit import builders, story
@@ -21,17 +20,23 @@ def _events() -> list[Participant.Event]:
     return events
 
 
+def _step(cached: Cached | None, event: Participant.Event) -> Cached:
+    """The projector's cached participant after one more event."""
+    if cached is None:
+        return Cached(event.mutate(None))
+    cached.apply(event)
+    return cached
+
+
 def test_every_read_models_documents_equal_its_rows_after_every_event() -> None:
     events = _events()
     kinds = {type(event).__name__ for event in events}
     assert {"AdverseEventReported", "AdverseEventUpdated", "VisitScored", "Withdrawn"} <= kinds
 
-    state: Participant | None = None
-    derived: Derived | None = None
+    cached: Cached | None = None
     for number, event in enumerate(events, start=1):
-        state = event.mutate(state)  # the projector's cached state, changed in place
-        assert state is not None
-        derived = Derived.after(state, event, derived)
+        cached = _step(cached, event)  # the projector's cached state, changed in place
+        state, derived = cached.participant, cached.derive()
         fresh: Participant | None = None  # the same events folded afresh, as a rebuild does
         for earlier in events[:number]:
             fresh = earlier.mutate(fresh)
@@ -56,11 +61,10 @@ def test_an_adverse_event_derives_only_that_event_again(monkeypatch: pytest.Monk
     def refused(*args: object) -> None:
         raise AssertionError("a visit was derived again for an adverse event")
 
-    state: Participant | None = None
-    derived: Derived | None = None
+    cached: Cached | None = None
     for event in events:
-        state = event.mutate(state)
-        assert state is not None
+        cached = _step(cached, event)
+        state = cached.participant
         incremental = isinstance(event, derived_module.AE_EVENTS)
         with monkeypatch.context() as patch:
             patch.setattr(derived_module, "adverse_event_view", counted)
@@ -68,7 +72,7 @@ def test_an_adverse_event_derives_only_that_event_again(monkeypatch: pytest.Monk
                 patch.setattr(derived_module, "visit_view", refused)
                 patch.setattr(derived_module.study_summary, "summary_row", refused)
             derived_aes.clear()
-            derived = Derived.after(state, event, derived)
+            cached.derive()
         if incremental:
             assert derived_aes == [event.ae_id]
         else:
@@ -86,7 +90,7 @@ def test_without_the_derivation_before_an_adverse_event_everything_is_derived() 
         state = event.mutate(state)
     assert state is not None
 
-    cold = Derived.after(state, events[position], None)
+    cold = Cached(state).derive()  # as when the projector loads it from the event store
 
     for read_model in PROJECTIONS:
         assert cold.documents(read_model.name, state) == read_model.rows(state)
