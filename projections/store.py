@@ -88,12 +88,8 @@ class ReadModelStore(PostgresTrackingRecorder):
     def apply_batch(self, tracking: Tracking, batch: Sequence[ParticipantDocs]) -> bool:
         """Replace the documents of every participant in ``batch`` and advance tracking to
         ``tracking`` in one transaction; False (nothing written) if that position is done."""
-        with self.datastore.transaction(commit=True) as curs:
-            if self.lock(curs, tracking.application_name) >= tracking.notification_id:
-                return False
-            self.put(curs, tracking, batch)
-            notify(curs, self.datastore.schema, [self.projection], batch, tracking)
-            return True
+        writer = ReadModelsWriter({self.projection: self})
+        return bool(writer.apply_batch(tracking, lambda _: batch))
 
     def put(
         self, curs: Cursor[DictRow], tracking: Tracking, batch: Sequence[ParticipantDocs]
