@@ -5,8 +5,6 @@ versions without gaps, one log row per event, positions in commit order, the cha
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import cast
 from uuid import UUID
 
@@ -17,20 +15,13 @@ from domain.errors import ConcurrencyConflict
 from infra.audit import verify
 from infra.bootstrap import Service
 from infra.recorder import TrialRecorder
-from tests.integration.stories import enrol, staff, unprojected
+from tests.integration.stories import enrol, staff
 from tests.unit import builders
 
 pytestmark = pytest.mark.integration
 
 WRITERS = 12
 ROUNDS = 10
-
-
-@pytest.fixture
-def quiet(database_url: str, schema: str, tmp_path: Path) -> Iterator[Service]:
-    built = unprojected(database_url, schema, tmp_path)
-    yield built
-    built.close()
 
 
 def report(service: Service, pid: UUID, n: int) -> CommandResult:

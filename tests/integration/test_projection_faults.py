@@ -30,7 +30,6 @@ from tests.integration.stories import (
     record_cohort,
     replayed_documents,
     table_documents,
-    unprojected,
     wait_for_head,
 )
 
@@ -38,14 +37,6 @@ pytestmark = pytest.mark.integration
 
 BACKLOG = 20  # busy participants: 320 events
 KILL_BACKLOG = 250  # 4,000 events: folding them spans several MAX_DELAY_S batches
-
-
-@pytest.fixture
-def quiet(database_url: str, schema: str, tmp_path: Path) -> Iterator[Service]:
-    """A service that projects nothing itself: the projectors under test run beside it."""
-    built = unprojected(database_url, schema, tmp_path)
-    yield built
-    built.close()
 
 
 class ProjectCommand:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -29,20 +27,11 @@ from tests.integration.stories import (
     record_cohort,
     staff,
     table_documents,
-    unprojected,
     wait_for_head,
 )
 from tests.unit import builders
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def quiet(database_url: str, schema: str, tmp_path: Path) -> Iterator[Service]:
-    """A service whose projections do not run: the test applies documents itself."""
-    built = unprojected(database_url, schema, tmp_path)
-    yield built
-    built.close()
 
 
 def written_at(service: Service, name: str, participant: UUID) -> set[int]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,21 +30,12 @@ from tests.integration.stories import (
     record_cohort,
     replayed_documents,
     table_documents,
-    unprojected,
     wait_for_head,
 )
 
 pytestmark = pytest.mark.integration
 
 COHORT = 6  # busy participants: 96 events, 12 adverse events
-
-
-@pytest.fixture
-def quiet(database_url: str, schema: str, tmp_path: Path) -> Iterator[Service]:
-    """A service whose projector starts when the test has recorded its backlog."""
-    built = unprojected(database_url, schema, tmp_path)
-    yield built
-    built.close()
 
 
 def projected(service: Service) -> int:
