@@ -175,6 +175,12 @@ class TrialRecorder(PostgresApplicationRecorder):
             for s in self.lock_table_statements
         ]
         self._notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name)).as_string()
+        before, after = str(self._insert_log).split("%s")
+        self._log_insert = (before, after)
+        # One simple-protocol query: a transaction begun, the events table locked, its NOTIFY.
+        self._begin_locked = "; ".join(
+            ["BEGIN", *map(str, self.lock_table_statements), self._notify_statement]
+        )
         self.group_commit: GroupCommit[Insert, Sequence[int] | None] = GroupCommit(
             self._write_batch
         )
@@ -238,8 +244,12 @@ class TrialRecorder(PostgresApplicationRecorder):
         return self.group_commit.submit((stored_events, kwargs))
 
     def _write_batch(self, batch: Sequence[Pending[Insert, Sequence[int] | None]]) -> None:
-        """One transaction for the batch: the events table locked once, each request in a
-        savepoint of its own (a request alone takes eventsourcing's own path)."""
+        """One transaction for the batch, the events table locked once: every request's events
+        in one INSERT. When that fails, each request is written again on its own: a request
+        alone takes eventsourcing's own path, several share a transaction, each in a savepoint
+        of its own."""
+        if self._insert_together(batch):
+            return
         if len(batch) == 1:
             [pending] = batch
             events, kwargs = pending.request
@@ -251,19 +261,73 @@ class TrialRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._lock_table(curs)
             self._notify_channel(curs)
-            for pending in batch:
-                events, kwargs = pending.request
-                try:
-                    with conn.transaction():  # a savepoint: rolled back alone on an error
-                        self._insert_events(curs, events, **kwargs)
-                        PostgresAggregateRecorder._insert_stored_events(self, curs, events)
-                        pending.answer = self._fetch_ids_after_insert_events(curs, events, **kwargs)
-                except psycopg.IntegrityError as error:
-                    pending.error = IntegrityError(str(error))
-                    pending.error.__cause__ = error
-                except Exception as error:
-                    pending.error = error
+            self._insert_apart(conn, curs, batch)
         # Answers stand only now, the transaction committed (GroupCommit voids them if not).
+
+    def _insert_together(self, batch: Sequence[Pending[Insert, Sequence[int] | None]]) -> bool:
+        """The whole batch in one transaction of three statements: the lock (with BEGIN and
+        NOTIFY), one INSERT of every event, one of every log row (with COMMIT). Each statement
+        is one wait for the database, and under load each wait is also a wait for the GIL: the
+        eventsourcing path, in pipeline mode, waits a dozen times per transaction. False, with
+        nothing written, when the database refuses any of it (a request that lost a race, say),
+        so that each request is then tried alone; a lost connection is raised, as elsewhere."""
+        streams = [{str(event.originator_id) for event in p.request[0]} for p in batch]
+        if len(set().union(*streams)) != sum(map(len, streams)):
+            return False  # two requests on one stream: one of them loses, alone
+        answers: list[Sequence[int]] = []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            try:
+                for pending in batch:
+                    events, kwargs = pending.request
+                    self._insert_events(curs, events, **kwargs)
+                stored = [event for pending in batch for event in pending.request[0]]
+                curs.execute(self._begin_locked)
+                PostgresAggregateRecorder._insert_stored_events(self, curs, stored)
+                rows = self._inserted(curs, stored)
+                entries: list[LogEntry] = []
+                for pending in batch:
+                    events, kwargs = pending.request
+                    mine, rows = rows[: len(events)], rows[len(events) :]
+                    positions = [row["notification_id"] for row in mine]
+                    audits = EventAudit.per_event(kwargs["audit"], len(mine))
+                    entries += self._entries(positions, events, audits, mine)
+                    answers.append(positions)
+                documents = json.dumps([entry.document() for entry in entries])
+                curs.execute(self._log_then_commit(Literal(documents).as_string(conn)))
+            except (psycopg.InterfaceError, psycopg.OperationalError):
+                raise  # the connection is gone: the pool replaces it, the caller retries
+            except Exception:
+                with contextlib.suppress(Exception):
+                    curs.execute("ROLLBACK")
+                return False
+        for pending, answer in zip(batch, answers, strict=True):
+            pending.answer = answer
+        return True
+
+    def _log_then_commit(self, documents: str) -> str:
+        """The log rows' INSERT with its JSON inline (a literal, so that the query takes the
+        simple protocol, which allows a second statement), then COMMIT."""
+        return f"{self._log_insert[0]}{documents}{self._log_insert[1]}; COMMIT"
+
+    def _insert_apart(
+        self,
+        conn: psycopg.Connection[DictRow],
+        curs: Cursor[DictRow],
+        batch: Sequence[Pending[Insert, Sequence[int] | None]],
+    ) -> None:
+        """Each request in a savepoint of its own: one that fails is rolled back alone."""
+        for pending in batch:
+            events, kwargs = pending.request
+            try:
+                with conn.transaction():
+                    self._insert_events(curs, events, **kwargs)
+                    PostgresAggregateRecorder._insert_stored_events(self, curs, events)
+                    pending.answer = self._fetch_ids_after_insert_events(curs, events, **kwargs)
+            except psycopg.IntegrityError as error:
+                pending.error = IntegrityError(str(error))
+                pending.error.__cause__ = error
+            except Exception as error:
+                pending.error = error
 
     def _insert_events(
         self,
@@ -290,16 +354,11 @@ class TrialRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> Sequence[int] | None:
         try:
-            rows = curs.fetchall()
-            if [(str(row["originator_id"]), row["originator_version"]) for row in rows] != [
-                (str(event.originator_id), event.originator_version) for event in stored_events
-            ]:
-                raise ProgrammingError(
-                    f"the INSERT answered {len(rows)} rows for {len(stored_events)} events"
-                )
+            rows = self._inserted(curs, stored_events)
             positions = [row["notification_id"] for row in rows]
             audits = EventAudit.per_event(kwargs["audit"], len(rows))
-            self._log(curs, positions, stored_events, audits, rows)
+            entries = self._entries(positions, stored_events, audits, rows)
+            curs.execute(self._insert_log, (json.dumps([e.document() for e in entries]),))
         except BaseException:
             # The base class holds an error raised after its INSERT until its transaction block
             # ends, and a client-side error leaves that transaction healthy: abort it here, so
@@ -309,25 +368,35 @@ class TrialRecorder(PostgresApplicationRecorder):
             raise
         return positions
 
-    def _log(
-        self,
-        curs: Cursor[DictRow],
+    @staticmethod
+    def _inserted(curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> list[DictRow]:
+        """The events INSERT's answer, one row per event in their order, or an error."""
+        rows = curs.fetchall()
+        if [(str(row["originator_id"]), row["originator_version"]) for row in rows] != [
+            (str(event.originator_id), event.originator_version) for event in stored_events
+        ]:
+            raise ProgrammingError(
+                f"the INSERT answered {len(rows)} rows for {len(stored_events)} events"
+            )
+        return rows
+
+    @staticmethod
+    def _entries(
         positions: Sequence[int],
         stored_events: Sequence[StoredEvent],
         audits: list[EventAudit],
         inserted: Sequence[DictRow],
-    ) -> None:
-        # ``inserted``: the INSERT's answer, taken under the EXCLUSIVE lock on the events table,
-        # so recorded times follow commit order, and no other writer can append to a stream
-        # between reading its head and chaining to it.
+    ) -> list[LogEntry]:
+        """The events' log rows, chained. ``inserted``: the INSERT's answer, taken under the
+        EXCLUSIVE lock on the events table, so recorded times follow commit order, and no other
+        writer can append to a stream between reading its head and chaining to it."""
         recorded_at: datetime = inserted[0]["now"]
         for audit in audits:
             audit.recorded_at = recorded_at
         previous: dict[str, str | None] = {}
         for event, row in zip(stored_events, inserted, strict=True):
             previous.setdefault(str(event.originator_id), row["previous_hash"])
-        entries = chained(positions, stored_events, audits, previous)
-        curs.execute(self._insert_log, (json.dumps([entry.document() for entry in entries]),))
+        return chained(positions, stored_events, audits, previous)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_events(

@@ -5,10 +5,14 @@ versions without gaps, one log row per event, positions in commit order, the cha
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import cast
 from uuid import UUID
 
+import psycopg
 import pytest
+from psycopg.sql import SQL, Identifier
 
 from domain.commands import CommandResult
 from domain.errors import ConcurrencyConflict
@@ -107,3 +111,60 @@ def test_a_command_that_loses_its_race_in_a_shared_transaction_is_rolled_back_al
         assert quiet.app.event_log.log_entries(pid)[-1].version == versions[pid] + 1
     assert verify(quiet.app).ok
     assert after["batches"] - before["batches"] < len(work)  # losers and winners shared some
+
+
+def test_a_stale_command_among_other_participants_fails_alone_after_the_shared_insert(
+    quiet: Service, database_url: str, schema: str
+) -> None:
+    """A batch on distinct participants is first written as one INSERT; when one of its commands
+    read a version another transaction has since taken, that INSERT fails, and each command is
+    then written alone: the stale one is refused, the others are recorded."""
+    contested, *others = [enrol(quiet.app, f"NJ01-{500 + w}") for w in range(4)]
+    before = {pid: quiet.app.event_log.log_entries(pid)[-1].version for pid in others}
+    recorder = cast(TrialRecorder, quiet.app.recorder)
+    group = recorder.group_commit
+    batches = group.stats()["batches"]
+    answers: dict[str, object] = {}
+
+    def run(name: str, pid: UUID, n: int) -> None:
+        try:
+            answers[name] = report(quiet, pid, n)
+        except Exception as error:
+            answers[name] = error
+
+    def until(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, "the writers did not queue"
+            time.sleep(0.01)
+
+    # Another transaction holds the events table, so the first command's batch waits for it
+    # and the next four queue into one batch, the contested one having read the same version.
+    with psycopg.connect(database_url, autocommit=False) as blocker:
+        blocker.execute(
+            SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE").format(
+                Identifier(schema), Identifier(recorder.events_table_name)
+            )
+        )
+        first = threading.Thread(target=run, args=("first", contested, 1))
+        first.start()
+        until(lambda: group._running)
+        rest = [threading.Thread(target=run, args=("stale", contested, 2))] + [
+            threading.Thread(target=run, args=(f"other{i}", pid, 1)) for i, pid in enumerate(others)
+        ]
+        for thread in rest:
+            thread.start()
+        until(lambda: len(group._queue) == len(rest))
+        blocker.rollback()
+    for thread in [first, *rest]:
+        thread.join(30)
+
+    assert isinstance(answers["first"], CommandResult), answers
+    assert isinstance(answers["stale"], ConcurrencyConflict), answers
+    assert group.stats()["batches"] == batches + 2  # the first alone, then the four
+    for i, pid in enumerate(others):
+        assert isinstance(answers[f"other{i}"], CommandResult), answers
+        assert quiet.app.event_log.log_entries(pid)[-1].version == before[pid] + 1
+    participant = quiet.app.participant(contested)
+    assert participant is not None and len(participant.adverse_events) == 1
+    assert verify(quiet.app).ok
