@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
+from psycopg.pq import ConnStatus, TransactionStatus
 from psycopg_pool import PoolTimeout
 
 P = ParamSpec("P")
@@ -34,6 +37,7 @@ T = TypeVar("T")
 
 TIMEOUT_KEY = "TRIAL_DATABASE_TIMEOUT"
 DEFAULT_TIMEOUT_S = 10.0
+FRESH_S = 1.0  # a connection given back this recently is handed out again unchecked
 RECONNECT_S = 2.0  # how long the pool keeps retrying one lost connection before giving up
 CONNECTION_OPTIONS: dict[str, Any] = {
     "connect_timeout": 3,  # libpq's own bound on one connection attempt (s, at least 2)
@@ -90,9 +94,28 @@ def run_within(
 
 
 class DeadlinePool(ConnectionPool[Any]):
-    """eventsourcing's pool, whose waits for a connection end at the thread's deadline."""
+    """eventsourcing's pool, whose waits for a connection end at the thread's deadline.
+
+    The pool checks a connection with a round trip as it hands it out (POSTGRES_PRE_PING), so
+    that one left idle across a database restart is replaced instead of failing a request. Under
+    load that is a round trip per command, and every wait for the database is also a wait for
+    the GIL. A connection given back in working order less than ``FRESH_S`` ago is checked
+    locally instead: its socket read without waiting, where a server that shut down or dropped
+    it has left its goodbye and end of file."""
 
     request_timeout = DEFAULT_TIMEOUT_S
+    _returned: weakref.WeakKeyDictionary[Any, float]  # connection -> when it came back
+
+    def putconn(self, conn: Any) -> None:
+        if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            self._returned[conn] = time.monotonic()
+        super().putconn(conn)
+
+    def _check_connection(self, conn: Any) -> None:
+        returned = self._returned.pop(conn, None)
+        if returned is not None and time.monotonic() - returned < FRESH_S and _open(conn):
+            return
+        super()._check_connection(conn)
 
     def getconn(self, timeout: float | None = None) -> Any:
         deadline = current_deadline()
@@ -111,6 +134,18 @@ class DeadlinePool(ConnectionPool[Any]):
             raise
 
 
+def _open(conn: Any) -> bool:
+    """Whether an idle connection's socket is still open, read without waiting (libpq's
+    PQconsumeInput, which keeps the GIL): the first read takes what arrived (a FATAL message
+    from a server shutting down), the second finds the end of file behind it."""
+    try:
+        conn.pgconn.consume_input()
+        conn.pgconn.consume_input()
+    except psycopg.OperationalError:
+        return False
+    return bool(conn.pgconn.status == ConnStatus.OK)
+
+
 class BoundedPostgresFactory(PostgresFactory):
     """eventsourcing's PostgreSQL factory whose pool honours deadlines and recovers quickly.
 
@@ -124,6 +159,7 @@ class BoundedPostgresFactory(PostgresFactory):
         # The datastore builds its pool from a score of settings; changing the class keeps them.
         pool.__class__ = DeadlinePool
         assert isinstance(pool, DeadlinePool)
+        pool._returned = weakref.WeakKeyDictionary()
         pool.request_timeout = timeout_setting(self.env.get(TIMEOUT_KEY))
         pool.reconnect_timeout = RECONNECT_S
         assert isinstance(pool.kwargs, dict)  # eventsourcing passes the connection's settings
