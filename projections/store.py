@@ -10,6 +10,7 @@ API processes turn into subscription pushes; PostgreSQL delivers it only on comm
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -18,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg import Cursor
+from psycopg import ClientCursor, Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
@@ -91,14 +92,6 @@ class ReadModelStore(PostgresTrackingRecorder):
         writer = ReadModelsWriter({self.projection: self})
         return bool(writer.apply_batch(tracking, lambda _: batch))
 
-    def put(
-        self, curs: Cursor[DictRow], tracking: Tracking, batch: Sequence[ParticipantDocs]
-    ) -> None:
-        """Replace the documents and advance tracking, in the caller's transaction (which
-        holds the lock); the caller notifies."""
-        self.replace_many(curs, batch, tracking.notification_id)
-        self._insert_tracking(curs, tracking)
-
     def lock(self, curs: Cursor[DictRow], application_name: str) -> int:
         """Take the projection's lock for this transaction; return its tracked position."""
         curs.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
@@ -114,19 +107,35 @@ class ReadModelStore(PostgresTrackingRecorder):
         position: int,
         table: str | None = None,
     ) -> None:
-        """Replace the documents of each participant in ``changes``: one DELETE, and one
-        INSERT of every document sent as one JSON array (json.dumps is C; psycopg's adapting
-        row by row was the projector's largest cost after deriving)."""
+        """Replace the documents of each participant in ``changes`` (``replacements``)."""
+        for statement, params in self.replacements(changes, position, table):
+            curs.execute(statement, params)
+
+    def replacements(
+        self, changes: Sequence[ParticipantDocs], position: int, table: str | None = None
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        """The statements that replace the documents of each participant in ``changes``: one
+        DELETE, and one INSERT of every document sent as one JSON array (json.dumps is C;
+        psycopg's adapting row by row was the projector's largest cost after deriving)."""
         delete, insert = self._replace_statements(table or self.table)
         ids = "{" + ",".join(str(participant_id) for participant_id, _, _ in changes) + "}"
-        curs.execute(delete, (ids,))
         rows = [
             {"participant_id": str(participant_id), "key": key, "site": site, "doc": doc}
             for participant_id, site, docs in changes
             for key, doc in docs.items()
         ]
+        statements: list[tuple[str, tuple[Any, ...]]] = [(delete, (ids,))]
         if rows:
-            curs.execute(insert, (position, json.dumps(rows)))
+            statements.append((insert, (position, json.dumps(rows))))
+        return statements
+
+    def tracking_row(self, tracking: Tracking) -> tuple[str, dict[str, Any]]:
+        """eventsourcing's single-row tracking upsert, which answers a row only if it advanced."""
+        assert self.datastore.single_row_tracking
+        return str(self.insert_tracking_statement), {
+            "application_name": tracking.application_name,
+            "notification_id": tracking.notification_id,
+        }
 
     @functools.cache  # noqa: B019 - a few tables per store, for the store's lifetime
     def _replace_statements(self, table: str) -> tuple[str, str]:
@@ -235,27 +244,69 @@ class ReadModelsWriter(TrackingRecorder):
         self, tracking: Tracking, documents: Callable[[str], Sequence[ParticipantDocs]]
     ) -> list[str]:
         """Write ``documents(name)`` to each read model not yet at ``tracking``, and advance
-        it there, in one transaction; the names of the read models written."""
-        written = []
-        with self.datastore.transaction(commit=True) as curs:
-            batch: Sequence[ParticipantDocs] = ()
-            for name, store in self.stores.items():
-                if store.lock(curs, tracking.application_name) < tracking.notification_id:
-                    batch = documents(name)
-                    store.put(curs, tracking, batch)
-                    written.append(name)
-            if written:
-                notify(curs, self.datastore.schema, written, batch, tracking)
+        it there, in one transaction; the names of the read models written.
+
+        Three round trips, whatever the number of read models: the locks (in a fixed order)
+        and then the positions, read after them; every DELETE, INSERT, tracking row and the
+        NOTIFY; COMMIT once each tracking row is seen to advance. The statements of a round
+        trip go as one query, bound on the client: each wait for the database is also, under
+        load, a wait for the GIL, and one statement at a time made eighteen of them."""
+        stores = list(self.stores.items())
+        written: list[str] = []
+        with self.datastore.get_connection() as conn:
+            curs = ClientCursor(conn)
+            try:
+                locks = [("SELECT pg_advisory_xact_lock(%s)", (s.lock_key,)) for _, s in stores]
+                positions = " , ".join(
+                    f"({store.max_tracking_id_statement}) AS p{n}"
+                    for n, (_, store) in enumerate(stores)
+                )
+                application = tracking.application_name
+                at = _run(
+                    curs,
+                    [("BEGIN", ()), *locks, (f"SELECT {positions}", (application,) * len(stores))],
+                )[-1][0]
+                writes: list[tuple[str, Any]] = []
+                tracked: list[int] = []
+                batch: Sequence[ParticipantDocs] = ()
+                for n, (name, store) in enumerate(stores):
+                    if (at[f"p{n}"] or 0) < tracking.notification_id:
+                        batch = documents(name)
+                        writes += store.replacements(batch, tracking.notification_id)
+                        tracked.append(len(writes))
+                        writes.append(store.tracking_row(tracking))
+                        written.append(name)
+                if written:
+                    writes.append(notify_statement(self.datastore.schema, written, batch, tracking))
+                    results = _run(curs, writes)
+                    if any(len(results[n]) != 1 for n in tracked):
+                        raise IntegrityError(
+                            f"tracking did not advance to {tracking.notification_id}"
+                        )
+                curs.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    curs.execute("ROLLBACK")
+                raise
         return written
 
 
-def notify(
-    curs: Cursor[DictRow],
+def _run(curs: ClientCursor[DictRow], statements: Sequence[tuple[str, Any]]) -> list[list[DictRow]]:
+    """The statements as one query (their parameters bound on the client); each one's rows."""
+    curs.execute("; ".join(curs.mogrify(query, params) for query, params in statements))
+    results: list[list[DictRow]] = []
+    while True:
+        results.append(curs.fetchall() if curs.description else [])
+        if not curs.nextset():
+            return results
+
+
+def notify_statement(
     schema: str,
     projections: Sequence[str],
     batch: Sequence[ParticipantDocs],
     tracking: Tracking,
-) -> None:
+) -> tuple[str, tuple[str, str]]:
     """One notification per participant of ``batch``, naming the read models that changed;
     PostgreSQL delivers them when the transaction commits."""
     payloads = [
@@ -268,7 +319,7 @@ def notify(
         }
         for participant_id, site, _ in batch
     ]
-    curs.execute(
+    return (
         "SELECT pg_notify(%s, payload::text) FROM jsonb_array_elements(%s::jsonb) AS payload",
         (CHANNEL, json.dumps(payloads)),
     )
