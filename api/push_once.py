@@ -93,7 +93,11 @@ class SharedExecutor(StrawberryGraphQLCoreExecutionContext):
         return _Executed(result).execute_operation(serially)
 
     def _key(self, payload: Any) -> Hashable:
-        variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+        # A subscription's variables are its own for its lifetime: encoded once, not per push.
+        variables: str | None = self.__dict__.get("_variables")
+        if variables is None:
+            variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+            self.__dict__["_variables"] = variables
         return (id(payload), id(self.operation), variables)
 
 
