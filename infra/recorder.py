@@ -33,7 +33,7 @@ from eventsourcing.postgres import (
     PostgresDatastore,
 )
 from eventsourcing.utils import retry
-from psycopg import Cursor
+from psycopg import ClientCursor, Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
@@ -175,8 +175,6 @@ class TrialRecorder(PostgresApplicationRecorder):
             for s in self.lock_table_statements
         ]
         self._notify_statement = SQL("NOTIFY {}").format(Identifier(self.channel_name)).as_string()
-        before, after = str(self._insert_log).split("%s")
-        self._log_insert = (before, after)
         # One simple-protocol query: a transaction begun, the events table locked, its NOTIFY.
         self._begin_locked = "; ".join(
             ["BEGIN", *map(str, self.lock_table_statements), self._notify_statement]
@@ -292,8 +290,11 @@ class TrialRecorder(PostgresApplicationRecorder):
                     audits = EventAudit.per_event(kwargs["audit"], len(mine))
                     entries += self._entries(positions, events, audits, mine)
                     answers.append(positions)
+                # Bound on the client, so that the query takes the simple protocol, which
+                # allows a second statement.
                 documents = json.dumps([entry.document() for entry in entries])
-                curs.execute(self._log_then_commit(Literal(documents).as_string(conn)))
+                log = ClientCursor(conn).mogrify(self._insert_log, (documents,))
+                curs.execute(f"{log}; COMMIT")
             except (psycopg.InterfaceError, psycopg.OperationalError):
                 raise  # the connection is gone: the pool replaces it, the caller retries
             except Exception:
@@ -303,11 +304,6 @@ class TrialRecorder(PostgresApplicationRecorder):
         for pending, answer in zip(batch, answers, strict=True):
             pending.answer = answer
         return True
-
-    def _log_then_commit(self, documents: str) -> str:
-        """The log rows' INSERT with its JSON inline (a literal, so that the query takes the
-        simple protocol, which allows a second statement), then COMMIT."""
-        return f"{self._log_insert[0]}{documents}{self._log_insert[1]}; COMMIT"
 
     def _insert_apart(
         self,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from psycopg.sql import SQL, Identifier
 
 from api.auth import Principal
@@ -190,3 +191,15 @@ def pid(subject: str) -> UUID:
 def unprojected(database_url: str, schema: str, data_dir: Path) -> Service:
     """A service on ``schema`` whose read models nobody projects until a test says so."""
     return bootstrap(settings_for(database_url, data_dir), schema=schema)
+
+
+def drop_connections(database_url: str, application_name: str) -> int:
+    """Terminate the server side of every connection named ``application_name`` (libpq's
+    PGAPPNAME), as a database restart or an administrator would; how many there were."""
+    with psycopg.connect(database_url, autocommit=True, application_name="admin") as admin:
+        row = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (application_name,),
+        ).fetchone()
+    return 0 if row is None else int(row[0])

@@ -16,7 +16,7 @@ from infra import resilience
 from infra.bootstrap import Service, bootstrap
 from infra.resilience import DeadlinePool
 from tests.conftest import settings_for
-from tests.integration.stories import enrol, staff
+from tests.integration.stories import drop_connections, enrol, staff
 from tests.unit import builders
 
 pytestmark = pytest.mark.integration
@@ -82,17 +82,12 @@ def test_connections_dropped_while_idle_are_replaced_and_the_next_command_succee
     pool = pool_of(service)
     checked = counting_checks(pool, monkeypatch)
     monkeypatch.setattr(resilience, "FRESH_S", 0.05)
-    with psycopg.connect(database_url, autocommit=True, application_name="admin") as admin:
-        dropped = admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name = %s",
-            (name,),
-        ).fetchone()
+    dropped = drop_connections(database_url, name)
     time.sleep(0.1)  # idle longer than FRESH_S: checked, found dead, replaced
 
     result = service.app.screen(pid, builders.screening(), staff())
 
-    assert dropped is not None and dropped[0] > 0
+    assert dropped > 0
     assert checked  # the dead connections were checked before use
     assert result.version == 2
 

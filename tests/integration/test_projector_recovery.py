@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from infra.bootstrap import bootstrap
 from tests.conftest import settings_for
-from tests.integration.stories import all_documents, all_replayed, enrol, wait_for_head
+from tests.integration.stories import (
+    all_documents,
+    all_replayed,
+    drop_connections,
+    enrol,
+    wait_for_head,
+)
 
 
 def test_read_models_catch_up_when_the_database_dropped_every_projector_connection(
@@ -28,16 +33,11 @@ def test_read_models_catch_up_when_the_database_dropped_every_projector_connecti
         enrol(service.app, "NJ01-031")
         wait_for_head(service)
 
-        with psycopg.connect(database_url, autocommit=True, application_name="admin") as admin:
-            dropped = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE application_name = %s",
-                (name,),
-            ).fetchone()
+        dropped = drop_connections(database_url, name)
         enrol(service.app, "NJ01-032")
         wait_for_head(service, timeout=60)
 
-        assert dropped is not None and dropped[0] > 0
+        assert dropped > 0
         assert all_documents(service) == all_replayed(service.app)
         assert "restarting" in caplog.text  # the runners did stop, and were restarted
     finally:
