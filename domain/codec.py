@@ -25,28 +25,72 @@ from uuid import UUID
 
 T = TypeVar("T")
 Decoder = Callable[[Any], Any]
+Encoder = Callable[[Any], Any]
 
 
 def encode(value: Any, omit: Collection[str] = ()) -> Any:
     """The JSON value of ``value``; ``omit`` names top-level fields a payload leaves out."""
-    if value is None or (isinstance(value, str | int | float) and not isinstance(value, Enum)):
-        return value
-    names = _field_names(typing.cast(Any, type(value)))
+    names = _field_names(typing.cast(Any, type(value))) if omit else None
     if names is not None:
         return {name: encode(getattr(value, name)) for name in names if name not in omit}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {encode(key): encode(item) for key, item in value.items()}
-    if isinstance(value, frozenset | set):
-        return sorted(encode(item) for item in value)
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    raise TypeError(f"no JSON value for {type(value).__name__}")
+    try:
+        encoder = _ENCODERS[type(value)]
+    except KeyError:
+        encoder = _ENCODERS[type(value)] = _encoder(type(value))
+    return encoder(value)
+
+
+_ENCODERS: dict[type, Encoder] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # their own JSON values
+
+
+def _encoder(kind: type) -> Encoder:
+    """How to encode a value of the type ``kind``: the first of ``encode``'s cases that
+    matches, chosen once per type (a derivation encodes a few hundred values a participant)."""
+    if kind is type(None) or (issubclass(kind, str | int | float) and not issubclass(kind, Enum)):
+        return _same
+    if dataclasses.is_dataclass(kind):
+        return _dataclass_encoder(kind)
+    if issubclass(kind, Enum):
+        return _enum_value
+    if issubclass(kind, datetime | date):
+        return _isoformat
+    if issubclass(kind, UUID):
+        return str
+    if issubclass(kind, Mapping):
+        return lambda value: {encode(key): encode(item) for key, item in value.items()}
+    if issubclass(kind, frozenset | set):
+        return lambda value: sorted(encode(item) for item in value)
+    if issubclass(kind, list | tuple):
+        return lambda value: [encode(item) for item in value]
+    name = kind.__name__
+
+    def refuse(value: Any) -> Any:
+        raise TypeError(f"no JSON value for {name}")
+
+    return refuse
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+def _isoformat(value: date) -> str:
+    return value.isoformat()
+
+
+def _dataclass_encoder(kind: type) -> Encoder:
+    """An encoder compiled for ``kind``: one dictionary display of its fields, as
+    ``_dataclass_decoder`` reads them back."""
+    entries = [
+        f"{name!r}: v if type(v := value.{name}) in plain else encode(v),"
+        for name in _field_names(kind) or ()
+    ]
+    source = "\n".join(["def write(value):", "    return {", *entries, "    }"])
+    scope: dict[str, Any] = {"encode": encode, "plain": _PLAIN}
+    exec(source, scope)  # the source is made of the type's own field names
+    writer: Encoder = scope["write"]
+    return writer
 
 
 def decode(kind: type[T], value: Any) -> T:

@@ -125,3 +125,20 @@ def test_a_key_no_field_has_any_more_is_passed_over() -> None:
     payload = {"withdrawn_on": "2025-09-01", "reason": "OTHER", "note": None, "retired": 1}
 
     assert decode(Withdrawal, payload) == Withdrawal(date(2025, 9, 1), WithdrawalReason.OTHER)
+
+
+def test_a_field_with_no_json_value_is_refused_by_its_type_name() -> None:
+    update = AdverseEventUpdate("AE-001", "follow-up", ctcae_grade=2)
+    object.__setattr__(update, "ctcae_grade", complex(2))  # past the input's own checks
+
+    with pytest.raises(TypeError, match="no JSON value for complex"):
+        encode(update)
+
+
+def test_a_field_of_a_text_enum_writes_the_enums_value_and_booleans_stay_booleans() -> None:
+    withdrawal_ = Withdrawal(date(2025, 9, 1), WithdrawalReason.OTHER)
+    score = visit(Visit.M2, rescue_therapy=True)
+
+    assert encode(withdrawal_)["reason"] == "OTHER"
+    assert type(encode(withdrawal_)["reason"]) is str
+    assert encode(score)["rescue_therapy"] is True
