@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID
 
@@ -31,15 +32,9 @@ def events_until(
     stop: int,
     after: int = 0,
     participants: Collection[UUID] | None = None,
-    part: tuple[int, int] | None = None,
 ) -> Iterator[Participant.Event]:
     """Every participant event with a position in (``after``, ``stop``], in order; only
-    those of ``participants`` when given, or of the participants in ``part`` (k, n): the
-    k-th of n disjoint sets, split on the last byte of the participant's id.
-
-    One server-side cursor in one snapshot, fetched in pages of plain tuples: a rebuild reads
-    every event, and the recorder's row-by-row dictionaries cost more than the decoding.
-    """
+    those of ``participants`` when given."""
     datastore, table = _events_table(app)
     query = SQL(
         "SELECT originator_id, originator_version, topic, state FROM {} "
@@ -49,10 +44,59 @@ def events_until(
     if participants is not None:
         query += SQL(" AND originator_id = ANY(%s)")
         params.append(list(participants))
+    return _read(app, datastore, query + SQL(" ORDER BY notification_id"), params)
+
+
+def streams_until(
+    app: TrialApplication, stop: int, part: tuple[int, int] | None = None
+) -> Iterator[Participant]:
+    """Each participant as it stood after the event at position ``stop``, one at a time in the
+    order of their ids; only those in ``part`` (k, n) when given: the k-th of n equal ranges
+    of ids (uniform: a participant's id is a name-based hash).
+
+    The events are read stream by stream, in the order of the events table's primary key: a
+    rebuild holds one participant at a time, and each event goes to the participant in hand
+    (a stream begins at version 1) instead of being looked up among all of them.
+    """
+    datastore, table = _events_table(app)
+    query = SQL(
+        "SELECT originator_id, originator_version, topic, state FROM {} WHERE notification_id <= %s"
+    ).format(table)
+    params: list[Any] = [stop]
     if part is not None:
-        query += SQL(" AND get_byte(uuid_send(originator_id), 15) %% %s = %s")
-        params += [part[1], part[0]]
-    query += SQL(" ORDER BY notification_id")
+        low, high = _id_range(*part)
+        query += SQL(" AND originator_id >= %s")
+        params.append(low)
+        if high is not None:
+            query += SQL(" AND originator_id < %s")
+            params.append(high)
+    query += SQL(" ORDER BY originator_id, originator_version")
+    participant: Participant | None = None
+    for event in _read(app, datastore, query, params):
+        if event.originator_version == 1 and participant is not None:
+            yield participant
+            participant = None
+        participant = event.mutate(participant)
+    if participant is not None:
+        yield participant
+
+
+def _id_range(k: int, n: int) -> tuple[UUID, UUID | None]:
+    """The k-th of n equal ranges of UUIDs: its first id and the first id past it (None for
+    the last range). PostgreSQL orders uuids by their bytes, as Python orders them by int."""
+    low = UUID(int=(k << 128) // n)
+    return low, (UUID(int=((k + 1) << 128) // n) if k + 1 < n else None)
+
+
+def _read(
+    app: TrialApplication, datastore: PostgresDatastore, query: Composed, params: list[Any]
+) -> Iterator[Participant.Event]:
+    """The events ``query`` selects, decoded.
+
+    One server-side cursor in one snapshot, fetched in pages of plain tuples in PostgreSQL's
+    binary format: a rebuild reads every event, and the recorder's row-by-row dictionaries
+    cost more than the decoding.
+    """
     decoder = EventDecoder(app.mapper)
     with (
         datastore.get_connection() as conn,
@@ -75,36 +119,43 @@ class EventDecoder:
     The mapper's JSON transcoder calls a Python hook for every object of the state, to find
     the ``{"_type_", "_data_"}`` objects it writes for datetimes and other registered types;
     an event's state holds them only as top-level values (its timestamps). Here the state is
-    parsed by orjson, and top-level values are transcoded as the hook would. The mapper itself
-    decodes whatever this does not take: a state with such an object anywhere else (its
-    ``"_type_"`` keys outnumber the top-level ones), a state orjson refuses, an event class
-    that upcasts, a transcoder other than eventsourcing's JSON one.
+    parsed by orjson, and top-level values are transcoded as the hook would: those of the keys
+    that held one in the topic's last event, when the state holds that many, else any. The
+    mapper itself decodes whatever this does not take: a state with such an object anywhere
+    else (its ``"_type_"`` keys outnumber those transcoded), a state orjson refuses, an event
+    class that upcasts, a transcoder other than eventsourcing's JSON one.
     """
 
     def __init__(self, mapper: Mapper[UUID]) -> None:
         self.mapper = mapper
         transcoder = mapper.transcoder
-        self.names = transcoder.names if type(transcoder) is JSONTranscoder else None
-        self.classes: dict[str, type | None] = {}  # by topic; None: the mapper decodes it
+        self.json = type(transcoder) is JSONTranscoder
+        self.types: dict[str, Callable[[Any], Any]] = (
+            {name: t.decode for name, t in cast(JSONTranscoder, transcoder).names.items()}
+            if self.json
+            else {}
+        )
+        self.topics: dict[str, _Topic | None] = {}  # None: the mapper decodes its events
 
     def __call__(self, row: Row) -> object:
         originator_id, version, topic, state = row
-        values = self._values(state) if self.names is not None else None
-        if topic not in self.classes:
-            self.classes[topic] = self._class(topic)
-        cls = self.classes[topic]
-        if values is None or cls is None or "class_version" in values:
+        try:
+            known = self.topics[topic]
+        except KeyError:
+            known = self.topics[topic] = self._topic(topic)
+        values = None if known is None else self._values(state, known)
+        if values is None or known is None or "class_version" in values:
             return self.mapper.to_domain_event(StoredEvent(*row))
-        convert: Any = find_id_convertor(cls, cast(Any, type(originator_id)))
+        convert = find_id_convertor(known.cls, cast(Any, type(originator_id)))
         values["originator_id"] = convert(originator_id)
         values["originator_version"] = version
-        event: object = object.__new__(cls)
+        event: object = object.__new__(known.cls)
         object.__setattr__(event, "__dict__", values)
         return event
 
-    def _values(self, state: bytes) -> dict[str, Any] | None:
+    def _values(self, state: bytes, known: _Topic) -> dict[str, Any] | None:
         """The event's values; None where the mapper must decode them (and name any error)."""
-        names = cast(dict[str, Any], self.names)
+        types = self.types
         try:
             if self.mapper.cipher is not None:
                 state = self.mapper.cipher.decrypt(state)
@@ -113,19 +164,34 @@ class EventDecoder:
             values = orjson.loads(state)
             if type(values) is not dict:
                 return None
-            transcoded = 0
-            for key, value in values.items():
+            objects = state.count(b'"_type_"')
+            keys = known.keys if objects == len(known.keys) else list(values)
+            transcoded = []
+            for key in keys:
+                value = values.get(key)
                 if type(value) is dict and len(value) == 2 and "_type_" in value:
-                    values[key] = names[value["_type_"]].decode(value["_data_"])
-                    transcoded += 1
+                    values[key] = types[value["_type_"]](value["_data_"])
+                    transcoded.append(key)
         except Exception:
             return None
-        return values if state.count(b'"_type_"') == transcoded else None
+        if len(transcoded) != objects:
+            return None
+        known.keys = transcoded
+        return values
 
-    @staticmethod
-    def _class(topic: str) -> type | None:
+    def _topic(self, topic: str) -> _Topic | None:
+        if not self.json:
+            return None
         cls = resolve_topic(topic)
-        return cls if getattr(cls, "class_version", 1) == 1 else None
+        return _Topic(cls) if getattr(cls, "class_version", 1) == 1 else None
+
+
+@dataclass
+class _Topic:
+    """An event class the decoder decodes, and the keys of its last event's transcoded values."""
+
+    cls: type
+    keys: list[str] = field(default_factory=list)
 
 
 def versions_until(app: TrialApplication, stop: int, after: int = 0) -> dict[UUID, int]:

@@ -25,9 +25,15 @@ from domain.application import TrialApplication
 from projections.base import ParticipantProjection
 from projections.live import LiveProjection
 from projections.participant_status import ParticipantStatusProjection
-from projections.replay import events_until, fold, participants_until, versions_until
+from projections.replay import (
+    events_until,
+    fold,
+    participants_until,
+    streams_until,
+    versions_until,
+)
 from projections.safety_ledger import SafetyLedgerProjection
-from projections.store import ReadModelStore, ReadModelsWriter, table_name
+from projections.store import ParticipantDocs, ReadModelStore, ReadModelsWriter, table_name
 from projections.study_summary import StudySummaryProjection
 
 log = logging.getLogger("trial.projections")
@@ -280,12 +286,20 @@ def rebuild_part(
     app: TrialApplication, name: str, head: int, part: tuple[int, int] | None = None
 ) -> None:
     """Fold the events up to ``head`` of the participants in ``part`` (all when None) and
-    write their documents to the read model's aside table."""
+    write their documents to the read model's aside table, BATCH participants a transaction
+    as they are folded."""
     datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
     store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
+    rows = projection(name).rows
+    table = _aside(name)
+    changes: list[ParticipantDocs] = []
     with _no_cyclic_gc():
-        states, _ = fold(events_until(app, head, part=part))
-        _write(store, datastore, _aside(name), states, projection(name).rows, head)
+        for participant in streams_until(app, head, part):
+            changes.append((participant.id, participant.site, rows(participant)))
+            if len(changes) == BATCH:
+                _write(store, datastore, table, changes, head)
+                changes = []
+        _write(store, datastore, table, changes, head)
 
 
 @contextmanager
@@ -309,15 +323,11 @@ def _write(
     store: ReadModelStore,
     datastore: PostgresDatastore,
     table: str,
-    states: Mapping[Any, Any],
-    rows: Any,
+    changes: list[ParticipantDocs],
     position: int,
 ) -> None:
-    participants = list(states.values())
-    for start in range(0, len(participants), BATCH):
-        changes = [(p.id, p.site, rows(p)) for p in participants[start : start + BATCH]]
-        with datastore.transaction(commit=True) as curs:
-            store.replace_many(curs, changes, position, table)
+    with datastore.transaction(commit=True) as curs:
+        store.copy_into(curs, changes, position, table)
 
 
 def differences(app: TrialApplication, names: Iterable[str]) -> dict[str, list[tuple[UUID, str]]]:

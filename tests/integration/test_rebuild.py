@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from api import readside
+from domain.views import participant_view
 from infra.bootstrap import Service
 from infra.demo import record_demo_study
+from projections.replay import participants_until, streams_until
 from projections.runner import APPLICATION, rebuild
 from tests.conftest import TEST_JWT_SECRET
 from tests.integration.stories import (
@@ -183,3 +185,20 @@ def test_trial_rebuild_command_swaps_in_an_equal_model_when_run_beside_the_proje
     assert done.returncode == 0, done.stderr
     assert f"safety_ledger: rebuilt from {head(service.app)} events" in done.stdout
     assert table_documents(service, "safety_ledger") == live
+
+
+@pytest.mark.parametrize("parts", [1, 3, 16])
+def test_the_parts_of_a_rebuild_hold_every_participant_once_as_the_event_order_replays_them(
+    quiet: Service, parts: int
+) -> None:
+    service = quiet
+    record_cohort(service.app, COHORT)
+    enrol(service.app, "NJ01-101", until="SCREEN_FAILED")
+    stop = head(service.app) - 5  # a position inside some participants' streams
+    replayed = participants_until(service.app, stop)
+
+    streamed = [p for k in range(parts) for p in streams_until(service.app, stop, (k, parts))]
+
+    assert sorted(p.id for p in streamed) == sorted(replayed)
+    for participant in streamed:
+        assert participant_view(participant) == participant_view(replayed[participant.id])
