@@ -8,8 +8,8 @@ criteria; the order NOT_APPLICABLE → withdrawal → rescue → NOT_EVALUABLE �
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from domain.errors import require
 from domain.rules.assessment import VisitScore
@@ -41,6 +41,9 @@ class VisitContext:
     previous: VisitScore | None
     withdrawn_by_target_day: bool
     rescue_earlier: bool
+    # What more than one endpoint derives alike, derived once at the visit (renal: CRR's
+    # criteria, which PRR and ORR use too); not part of the context's value.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         require(

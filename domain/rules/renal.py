@@ -74,6 +74,14 @@ def _egfr_criterion(ctx: VisitContext, max_decline_pct: Decimal) -> Criterion:
 
 
 def _crr_criteria(ctx: VisitContext) -> list[Criterion]:
+    """CRR's criteria, derived once at a visit: CRR, PRR ("not CRR") and ORR use them."""
+    criteria: list[Criterion] | None = ctx.derived.get("CRR")
+    if criteria is None:
+        criteria = ctx.derived["CRR"] = _complete_criteria(ctx)
+    return criteria
+
+
+def _complete_criteria(ctx: VisitContext) -> list[Criterion]:
     upcr = known(known(ctx.current).upcr_g_per_g)
     return [
         Criterion(_exact(upcr) < CRR_UPCR_BELOW, f"UPCR < 0.5 g/g (is {upcr})"),
