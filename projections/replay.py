@@ -128,6 +128,7 @@ class EventDecoder:
 
     def __init__(self, mapper: Mapper[UUID]) -> None:
         self.mapper = mapper
+        self.cipher, self.compressor = mapper.cipher, mapper.compressor
         transcoder = mapper.transcoder
         self.json = type(transcoder) is JSONTranscoder
         self.types: dict[str, Callable[[Any], Any]] = (
@@ -139,15 +140,18 @@ class EventDecoder:
 
     def __call__(self, row: Row) -> object:
         originator_id, version, topic, state = row
-        try:
-            known = self.topics[topic]
-        except KeyError:
+        known = self.topics.get(topic, _UNSEEN)
+        if known is _UNSEEN:
             known = self.topics[topic] = self._topic(topic)
         values = None if known is None else self._values(state, known)
-        if values is None or known is None or "class_version" in values:
+        if (
+            values is None
+            or known is None
+            or "class_version" in values
+            or type(originator_id) is not UUID
+        ):
             return self.mapper.to_domain_event(StoredEvent(*row))
-        convert = find_id_convertor(known.cls, cast(Any, type(originator_id)))
-        values["originator_id"] = convert(originator_id)
+        values["originator_id"] = known.convert(originator_id)
         values["originator_version"] = version
         event: object = object.__new__(known.cls)
         object.__setattr__(event, "__dict__", values)
@@ -157,10 +161,10 @@ class EventDecoder:
         """The event's values; None where the mapper must decode them (and name any error)."""
         types = self.types
         try:
-            if self.mapper.cipher is not None:
-                state = self.mapper.cipher.decrypt(state)
-            if self.mapper.compressor is not None:
-                state = self.mapper.compressor.decompress(state)
+            if self.cipher is not None:
+                state = self.cipher.decrypt(state)
+            if self.compressor is not None:
+                state = self.compressor.decompress(state)
             values = orjson.loads(state)
             if type(values) is not dict:
                 return None
@@ -176,14 +180,17 @@ class EventDecoder:
             return None
         if len(transcoded) != objects:
             return None
-        known.keys = transcoded
+        if keys is not known.keys:
+            known.keys = transcoded
         return values
 
     def _topic(self, topic: str) -> _Topic | None:
         if not self.json:
             return None
         cls = resolve_topic(topic)
-        return _Topic(cls) if getattr(cls, "class_version", 1) == 1 else None
+        if getattr(cls, "class_version", 1) != 1:
+            return None
+        return _Topic(cls, find_id_convertor(cls, UUID))
 
 
 @dataclass
@@ -191,7 +198,11 @@ class _Topic:
     """An event class the decoder decodes, and the keys of its last event's transcoded values."""
 
     cls: type
+    convert: Callable[[UUID], Any]  # the class's originator id from a UUID
     keys: list[str] = field(default_factory=list)
+
+
+_UNSEEN = _Topic(object, lambda uuid: uuid)  # a topic not seen yet
 
 
 def versions_until(app: TrialApplication, stop: int, after: int = 0) -> dict[UUID, int]:
