@@ -11,7 +11,7 @@ from abc import abstractmethod
 from typing import ClassVar
 
 from domain.participant import Participant
-from projections.store import Docs
+from projections.store import Docs, json_text
 
 
 class ParticipantProjection:
@@ -23,3 +23,9 @@ class ParticipantProjection:
     @abstractmethod
     def rows(participant: Participant) -> Docs:
         """The participant's documents in this read model."""
+
+    @classmethod
+    def texts(cls, participant: Participant) -> dict[str, str]:
+        """The participant's documents as JSON text, as a rebuild writes them (a projection
+        may write them without building their JSON values first)."""
+        return {key: json_text(doc) for key, doc in cls.rows(participant).items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.codec import decode, encode
+from domain.codec import decode, dumps, encode
 from domain.participant import Participant
 from domain.views import ParticipantView, participant_view
 from projections.base import ParticipantProjection
@@ -19,6 +19,10 @@ class ParticipantStatusProjection(ParticipantProjection):
     @staticmethod
     def rows(participant: Participant) -> Docs:
         return {KEY: encode(participant_view(participant))}
+
+    @classmethod
+    def texts(cls, participant: Participant) -> dict[str, str]:
+        return {KEY: dumps(participant_view(participant))}
 
 
 def read_participant(document: dict[str, Any]) -> ParticipantView:

@@ -33,7 +33,7 @@ from projections.replay import (
     versions_until,
 )
 from projections.safety_ledger import SafetyLedgerProjection
-from projections.store import ParticipantDocs, ReadModelStore, ReadModelsWriter, table_name
+from projections.store import ParticipantTexts, ReadModelStore, ReadModelsWriter, table_name
 from projections.study_summary import StudySummaryProjection
 
 log = logging.getLogger("trial.projections")
@@ -290,12 +290,12 @@ def rebuild_part(
     as they are folded."""
     datastore: PostgresDatastore = app.factory.datastore  # type: ignore[attr-defined]
     store = STORES[name](datastore=datastore, tracking_table_name=f"{name}_tracking")
-    rows = projection(name).rows
+    texts = projection(name).texts
     table = _aside(name)
-    changes: list[ParticipantDocs] = []
+    changes: list[ParticipantTexts] = []
     with _no_cyclic_gc():
         for participant in streams_until(app, head, part):
-            changes.append((participant.id, participant.site, rows(participant)))
+            changes.append((participant.id, participant.site, texts(participant)))
             if len(changes) == BATCH:
                 _write(store, datastore, table, changes, head)
                 changes = []
@@ -323,7 +323,7 @@ def _write(
     store: ReadModelStore,
     datastore: PostgresDatastore,
     table: str,
-    changes: list[ParticipantDocs],
+    changes: list[ParticipantTexts],
     position: int,
 ) -> None:
     with datastore.transaction(commit=True) as curs:

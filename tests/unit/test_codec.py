@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cached_property
 
+import orjson
 import pytest
 
-from domain.codec import decode, encode
+from domain.codec import decode, dumps, encode
 from domain.errors import BadInput
 from domain.inputs import AdverseEventUpdate, VisitScore, Withdrawal
 from domain.participant import Participant
@@ -142,3 +145,50 @@ def test_a_field_of_a_text_enum_writes_the_enums_value_and_booleans_stay_boolean
     assert encode(withdrawal_)["reason"] == "OTHER"
     assert type(encode(withdrawal_)["reason"]) is str
     assert encode(score)["rescue_therapy"] is True
+
+
+@pytest.mark.parametrize("build", PARTICIPANTS.values(), ids=PARTICIPANTS.keys())
+def test_a_views_json_text_is_that_of_its_json_value(build: Callable[[], Participant]) -> None:
+    view = participant_view(build(), as_of=READ_AT)
+
+    assert dumps(view) == orjson.dumps(encode(view), option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+AT = datetime(2026, 7, 1, 8, tzinfo=timezone(timedelta(hours=8, seconds=30)))
+
+
+@dataclass(frozen=True)
+class _Shouted:
+    """A value whose instances cache a property beside their fields."""
+
+    text: str
+    at: datetime = AT
+    tags: frozenset[Visit] = frozenset({Visit.M3, Visit.M1})
+
+    @cached_property
+    def shout(self) -> str:
+        return self.text.upper()
+
+
+@dataclass(frozen=True)
+class _Hidden:
+    """A value with a field whose name starts with an underscore."""
+
+    text: str
+    _hidden: int = 1
+
+
+def test_the_json_text_of_a_value_with_a_cached_property_is_that_of_its_json_value() -> None:
+    shouted = _Shouted("calm")
+    assert shouted.shout == "CALM"  # cached in the instance now
+
+    text = dumps(shouted)
+
+    assert json.loads(text) == encode(shouted)
+    assert json.loads(text) == {
+        "text": "calm", "at": "2026-07-01T08:00:00+08:00:30", "tags": ["M1", "M3"],
+    }  # fmt: skip
+
+
+def test_the_json_text_of_a_value_with_a_field_named_with_an_underscore_holds_it() -> None:
+    assert json.loads(dumps(_Hidden("calm"))) == {"text": "calm", "_hidden": 1}

@@ -4,6 +4,7 @@ event's report or update derives only that AE again."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from domain.participant import Participant
 from projections import derived as derived_module
 from projections.live import Cached
 from projections.runner import PROJECTIONS
+from projections.store import json_text
 from tests.unit import builders, story
 
 
@@ -148,3 +150,17 @@ def test_adverse_events_reported_in_one_batch_keep_the_order_they_were_reported_
     assert list(derived.adverse_events) == reports
     for read_model in PROJECTIONS:
         assert derived.documents(read_model.name, cached.participant) == read_model.rows(writer)
+
+
+@pytest.mark.parametrize("read_model", PROJECTIONS, ids=[p.name for p in PROJECTIONS])
+def test_the_documents_a_rebuild_writes_as_text_are_its_rows_after_every_event(
+    read_model: Any,
+) -> None:
+    participant: Participant | None = None
+    for event in _events():
+        participant = event.mutate(participant)
+        assert participant is not None
+        texts = read_model.texts(participant)
+        rows = read_model.rows(participant)
+        assert {key: json.loads(text) for key, text in texts.items()} == rows
+        assert texts == {key: json_text(doc) for key, doc in rows.items()}
