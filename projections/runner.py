@@ -235,6 +235,7 @@ def rebuild(app: TrialApplication, name: str, workers: int | None = None) -> int
     with datastore.transaction(commit=True) as curs:
         curs.execute(SQL("DROP TABLE IF EXISTS {}.{}").format(schema, Identifier(aside)))
         curs.execute(store.create_statement(aside))
+        store.compress_documents(curs, aside)
     head = app.recorder.max_notification_id() or 0
     if workers is None:
         workers = min(os.cpu_count() or 1, 4) if head >= PARALLEL_FROM else 1

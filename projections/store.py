@@ -70,12 +70,39 @@ class ReadModelStore(PostgresTrackingRecorder):
         return type(f"{name.title().replace('_', '')}Store", (cls,), {"projection": name})
 
     def create_statement(self, table: str) -> Composed:
+        """The documents table. ``json``, not ``jsonb``: documents are only written whole and
+        read whole, never queried inside, and ``json`` keeps the text as written where ``jsonb``
+        parses it into its binary form on every write and prints it again on every read."""
         return SQL(
             "CREATE TABLE IF NOT EXISTS {schema}.{table} ("
             " participant_id uuid NOT NULL, key text NOT NULL, site text NOT NULL,"
-            " position bigint NOT NULL, doc jsonb NOT NULL,"
+            " position bigint NOT NULL, doc json NOT NULL,"
             " PRIMARY KEY (participant_id, key))"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(table))
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as curs:
+            self.compress_documents(curs, self.table)
+
+    def compress_documents(self, curs: Cursor[DictRow], table: str) -> None:
+        """Have ``table`` compress its documents with lz4, when the server has it: a quarter
+        of pglz's time for text that compresses as well. A table already set is not altered
+        (no lock); one of an earlier version keeps its ``jsonb``, which reads back alike."""
+        curs.execute(
+            "SELECT 'lz4' = ANY(s.enumvals) AS lz4, a.attcompression = 'l' AS done"
+            " FROM pg_settings s, pg_attribute a"
+            " WHERE s.name = 'default_toast_compression'"
+            " AND a.attrelid = %s::regclass AND a.attname = 'doc'",
+            (self._table(table).as_string(),),
+        )
+        row = curs.fetchone()
+        if row is not None and row["lz4"] and not row["done"]:
+            curs.execute(
+                SQL("ALTER TABLE {} ALTER COLUMN doc SET COMPRESSION lz4").format(
+                    self._table(table)
+                )
+            )
 
     def _table(self, table: str | None = None) -> Composed:
         return SQL("{}.{}").format(
@@ -161,8 +188,8 @@ class ReadModelStore(PostgresTrackingRecorder):
         delete = SQL("DELETE FROM {} WHERE participant_id = ANY(%s::uuid[])").format(target)
         insert = SQL(
             "INSERT INTO {} (participant_id, key, site, position, doc)"
-            " SELECT r.participant_id, r.key, r.site, %s, r.doc FROM jsonb_to_recordset(%s::jsonb)"
-            " AS r(participant_id uuid, key text, site text, doc jsonb)"
+            " SELECT r.participant_id, r.key, r.site, %s, r.doc FROM json_to_recordset(%s::json)"
+            " AS r(participant_id uuid, key text, site text, doc json)"
         ).format(target)
         return delete.as_string(), insert.as_string()
 

@@ -12,12 +12,14 @@ import pytest
 from eventsourcing.persistence import Tracking
 from psycopg.sql import SQL, Identifier
 
+from api import readside
 from domain.application import TrialApplication
 from infra.bootstrap import Service
 from infra.demo import record_demo_study
-from projections.runner import APPLICATION, differences
+from projections.runner import APPLICATION, differences, rebuild
 from projections.store import CHANNEL, ReadModelsWriter, table_name
 from tests.integration.stories import (
+    AUDITOR,
     READ_MODELS,
     all_documents,
     all_replayed,
@@ -25,6 +27,7 @@ from tests.integration.stories import (
     enrol,
     head,
     record_cohort,
+    replayed_documents,
     staff,
     table_documents,
     wait_for_head,
@@ -199,9 +202,9 @@ def test_differences_name_each_document_that_is_not_what_a_rebuild_would_write(
     schema = Identifier(datastore.schema)
     with datastore.transaction(commit=True) as curs:
         curs.execute(
-            SQL("UPDATE {}.{} SET doc = doc || '{{\"version\": 99}}' WHERE key = 'summary'").format(
-                schema, Identifier(table_name("study_summary"))
-            )
+            SQL(
+                "UPDATE {}.{} SET doc = doc::jsonb || '{{\"version\": 99}}' WHERE key = 'summary'"
+            ).format(schema, Identifier(table_name("study_summary")))
         )
         curs.execute(
             SQL("DELETE FROM {}.{} WHERE key = 'ae:AE-001'").format(
@@ -250,3 +253,60 @@ def test_one_transaction_writes_every_read_model_and_its_tracking_position(
         name: {"k": {"n": name}} for name in READ_MODELS
     }
     assert writer.max_tracking_id(APPLICATION) == position
+
+
+def _doc_column(service: Service, table: str) -> tuple[str, str, bool]:
+    """The type and compression ("l": lz4, "": the default) of the table's documents, and
+    whether the server has lz4."""
+    datastore = service.app.factory.datastore  # type: ignore[attr-defined]
+    with datastore.transaction(commit=False) as curs:
+        curs.execute(
+            "SELECT atttypid::regtype::text AS type, attcompression::text AS compression,"
+            " (SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+            "  WHERE name = 'default_toast_compression') AS lz4"
+            " FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'doc'",
+            (f'"{datastore.schema}"."{table}"',),
+        )
+        row = curs.fetchone()
+    assert row is not None
+    return row["type"], row["compression"], row["lz4"]
+
+
+@pytest.mark.parametrize("name", READ_MODELS)
+def test_documents_are_json_compressed_with_lz4_where_the_server_has_it(
+    quiet: Service, name: str
+) -> None:
+    kind, compression, lz4 = _doc_column(quiet, table_name(name))
+
+    assert kind == "json"
+    assert compression == ("l" if lz4 else "")
+
+
+def test_a_jsonb_documents_table_of_an_earlier_version_is_written_read_and_rebuilt(
+    quiet: Service,
+) -> None:
+    service = quiet
+    name = "participant_status"
+    datastore = service.app.factory.datastore  # type: ignore[attr-defined]
+    table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table_name(name)))
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(SQL("DROP TABLE {}").format(table))
+        curs.execute(
+            SQL(
+                "CREATE TABLE {} (participant_id uuid NOT NULL, key text NOT NULL,"
+                " site text NOT NULL, position bigint NOT NULL, doc jsonb NOT NULL,"
+                " PRIMARY KEY (participant_id, key))"
+            ).format(table)
+        )
+    record_cohort(service.app, 2)
+    service.start_projector()
+    wait_for_head(service)
+    assert _doc_column(service, table_name(name))[0] == "jsonb"
+    assert table_documents(service, name) == replayed_documents(service.app, name)
+    assert len(readside.participants(service, AUDITOR)) == 2
+
+    rebuild(service.app, name)
+
+    kind, compression, lz4 = _doc_column(service, table_name(name))
+    assert (kind, compression) == ("json", "l" if lz4 else "")
+    assert table_documents(service, name) == replayed_documents(service.app, name)
