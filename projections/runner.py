@@ -47,7 +47,7 @@ APPLICATION = TrialApplication.name
 STORES: dict[str, type[ReadModelStore]] = {
     p.name: ReadModelStore.for_projection(p.name) for p in PROJECTIONS
 }
-BATCH = 2_000
+BATCH = 500  # participants a rebuild writes per transaction: ~6.5 MB of documents
 PARALLEL_FROM = 50_000  # events: below this, starting worker processes costs more than it saves
 
 
