@@ -1,5 +1,9 @@
 """rebuild: each read model rebuilt from a synthetic study of ~1,000,000 events (10,000
-participants) vs a raw sequential read of the events table; events/s and ratio."""
+participants) vs a raw sequential read of the events table; events/s and ratio.
+
+Each read model is rebuilt three times, each time right after a raw read, and the ratio is the
+best rebuild's to the best of those raw reads: on this shared VM single runs of either move by
+±10 %, and the best of three, side by side, is the figure least moved by the neighbours."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from projections.runner import PROJECTIONS, rebuild
 
 NAME = "rebuild"
 RATIOS = {"participant_status": 0.4}  # issue 13; the others keep issue 6's 0.25
+ROUNDS = {"quick": 1, "full": 3}
 SIZES = {"quick": (100, 100), "full": (10_000, 100)}  # participants, AE updates: ~100 events each
 FETCH = 5_000
 
@@ -25,14 +30,18 @@ def run(quick: bool) -> list[Figure]:
         started = time.perf_counter()
         events = load(service.app, participants, extra_updates=updates, batch=20)
         load_rate = events / (time.perf_counter() - started)
-        raw_rate = _raw_read(service.env["POSTGRES_SCHEMA"], events)
         figures.append(Figure(NAME, f"load (synthetic, {events:,} events)", load_rate, "events/s"))
-        figures.append(Figure(NAME, "raw sequential read (psycopg)", raw_rate, "events/s"))
+        schema = service.env["POSTGRES_SCHEMA"]
+        raw_reads: list[float] = []
         for projection in PROJECTIONS:
             ratio = RATIOS.get(projection.name, 0.25)
-            started = time.perf_counter()
-            count = rebuild(service.app, projection.name)
-            rate = count / (time.perf_counter() - started)
+            raw_rate = rate = 0.0
+            for _ in range(ROUNDS["quick" if quick else "full"]):
+                raw_rate = max(raw_rate, _raw_read(schema, events))
+                started = time.perf_counter()
+                count = rebuild(service.app, projection.name)
+                rate = max(rate, count / (time.perf_counter() - started))
+            raw_reads.append(raw_rate)
             figures.append(
                 Figure(
                     NAME,
@@ -46,6 +55,7 @@ def run(quick: bool) -> list[Figure]:
                     note=f"{rate / raw_rate:.3f} x raw",
                 )
             )
+        figures.insert(1, Figure(NAME, "raw sequential read (psycopg)", max(raw_reads), "events/s"))
         figures.append(read_models_rebuilt(service, NAME))
     return figures
 
