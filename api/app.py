@@ -77,7 +77,8 @@ def create_app(service: Service) -> Starlette:
     graphql = TrialGraphQL(service, hub)
 
     async def health(_: Request) -> JSONResponse:
-        """Liveness plus, per read model, its position, the head position and the lag."""
+        """Liveness plus, per read model, its position, the head position and the lag; and
+        each hot standby read from: up, in recovery, its lag in seconds and positions."""
         try:
             lags = await within(HEALTH_TIMEOUT_S, service.read_models.lags)
         except UNAVAILABLE:
@@ -86,7 +87,11 @@ def create_app(service: Service) -> Starlette:
             {"name": lag.projection, "position": lag.position, "head": lag.head, "lag": lag.lag}
             for lag in lags
         ]
-        return JSONResponse({"status": "ok", "projections": projections})
+        positions = {lag.projection: lag.position for lag in lags}
+        read_databases = service.reads.status(positions)
+        return JSONResponse(
+            {"status": "ok", "projections": projections, "read_databases": read_databases}
+        )
 
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -7,7 +7,9 @@ read. These are blocking functions: resolvers run them in worker threads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from api.auth import Principal
@@ -15,13 +17,28 @@ from domain.views import ParticipantView, participant_view
 from domain.vocabulary import ParticipantStatus
 from infra.bootstrap import Service
 from projections import participant_status, safety_ledger, study_summary
+from projections.store import ReadModelStore
+
+T = TypeVar("T")
 
 
-def _wait(service: Service, projection: str, position: int | None) -> None:
-    """Read-your-writes: wait until ``projection`` has applied the event at ``position``."""
-    if position is not None:
-        head = service.app.recorder.max_notification_id() or 0
-        service.read_models[projection].wait_for(service.app.name, position, head)
+def _read(
+    service: Service,
+    projection: str,
+    position: int | None,
+    read: Callable[[ReadModelStore], T],
+) -> T:
+    """``read`` on the database the read goes to (a hot standby, else the primary), once that
+    database's copy of ``projection`` has applied the event at ``position``: read-your-writes,
+    on a standby as on the primary (its tracking rows are replicated with its documents)."""
+    head = (service.app.recorder.max_notification_id() or 0) if position is not None else 0
+
+    def waited(store: ReadModelStore) -> T:
+        if position is not None:
+            store.wait_for(service.app.name, position, head)
+        return read(store)
+
+    return service.reads.read(projection, waited)
 
 
 def _sites(principal: Principal) -> list[str] | None:
@@ -32,8 +49,11 @@ def current_participant(
     service: Service, principal: Principal, pid: UUID, now: datetime
 ) -> ParticipantView | None:
     """The participant now: its read-model document, or its stream when the model lags it."""
-    documents = service.read_models[participant_status.ParticipantStatusProjection.name].documents(
-        participant_id=pid, key=participant_status.KEY
+    documents = _read(
+        service,
+        participant_status.ParticipantStatusProjection.name,
+        None,
+        lambda store: store.documents(participant_id=pid, key=participant_status.KEY),
     )
     view = participant_status.read_participant(documents[0]) if documents else None
     head = service.app.event_log.version_at(pid, now)
@@ -57,12 +77,14 @@ def participants(
     if site is not None:
         principal.check_read(site)
     name = participant_status.ParticipantStatusProjection.name
-    _wait(service, name, min_position)
     sites = [site] if site is not None else _sites(principal)
-    views = [
-        participant_status.read_participant(document)
-        for document in service.read_models[name].documents(key=participant_status.KEY, sites=sites)
-    ]
+    documents = _read(
+        service,
+        name,
+        min_position,
+        lambda store: store.documents(key=participant_status.KEY, sites=sites),
+    )
+    views = [participant_status.read_participant(document) for document in documents]
     views = [view for view in views if status is None or view.status is status]
     return sorted(views, key=lambda view: (view.site, view.subject_id))
 
@@ -80,8 +102,8 @@ def summary(
         store = service.read_models[name]
         rows = study_summary.rows_until(service.app, store, stop, principal.can_read)
         return study_summary.study_summary(rows, as_of)
-    _wait(service, name, min_position)
-    documents = service.read_models[name].documents(sites=_sites(principal))
+    sites = _sites(principal)
+    documents = _read(service, name, min_position, lambda store: store.documents(sites=sites))
     return study_summary.study_summary(documents, None)
 
 
@@ -99,6 +121,6 @@ def ledger(
         rows = safety_ledger.rows_until(service.app, stop, principal.can_read)
         return safety_ledger.safety_ledger(rows, as_of, serious_only=serious_only, as_of=as_of)
     name = safety_ledger.SafetyLedgerProjection.name
-    _wait(service, name, min_position)
-    keyed = service.read_models[name].keyed_documents(sites=_sites(principal))
+    sites = _sites(principal)
+    keyed = _read(service, name, min_position, lambda store: store.keyed_documents(sites=sites))
     return safety_ledger.safety_ledger(keyed, now, serious_only=serious_only)

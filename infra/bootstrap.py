@@ -18,6 +18,7 @@ from infra.access_log import AccessLog
 from infra.config import Settings
 from infra.database import EmbeddedPostgres, eventsourcing_env
 from infra.encryption import CipherKeyError, check_readable, cipher_env
+from infra.read_databases import ReadRouter
 from projections.runner import Projector, ReadModels
 
 RECORDER_TOPIC = "infra.recorder:TrialRecorder"
@@ -39,6 +40,7 @@ class Service:
     read_models: ReadModels
     access_log: AccessLog
     jwt_secret: str
+    reads: ReadRouter  # where the read models are read: hot standbys, else the primary
     embedded: EmbeddedPostgres | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -52,6 +54,7 @@ class Service:
     def close(self) -> None:
         for closer in reversed(self.closers):
             closer()
+        self.reads.close()
         self.app.close()
         if self.embedded is not None:
             self.embedded.stop()
@@ -89,11 +92,19 @@ def bootstrap(
             read_models = ReadModels(app)
             access_log = AccessLog.open(app)
         secret = jwt_secret(settings)
+        reads = ReadRouter.open(
+            read_models.stores,
+            settings.read_database_urls,
+            schema or "public",
+            settings.read_max_lag_s,
+        )
     except BaseException:
         if embedded is not None:
             embedded.stop()
         raise
-    return Service(settings, database_url, env, app, read_models, access_log, secret, embedded)
+    return Service(
+        settings, database_url, env, app, read_models, access_log, secret, reads, embedded
+    )
 
 
 def application(

@@ -29,6 +29,9 @@ class Settings:
     # permessage-deflate on subscriptions: a zlib context per connection and a compression per
     # push per subscriber; off, 1,000 subscribers get each push sooner and cost ~40 MB less.
     websocket_compression: bool = False
+    # Hot standbys the API reads its read models from (infra.read_databases); none: the primary.
+    read_database_urls: tuple[str, ...] = ()
+    read_max_lag_s: float = 30.0  # a standby further behind than this is not read from
 
     @property
     def production(self) -> bool:
@@ -54,6 +57,12 @@ class Settings:
             cipher_key=env.get("TRIAL_CIPHER_KEY") or None,
             seal_interval_s=float(env.get("TRIAL_SEAL_INTERVAL_S") or 300.0),
             websocket_compression=_on(env.get("TRIAL_WS_COMPRESSION", "off")),
+            read_database_urls=tuple(
+                url.strip()
+                for url in (env.get("TRIAL_READ_DATABASE_URL") or "").split(",")
+                if url.strip()
+            ),
+            read_max_lag_s=float(env.get("TRIAL_READ_MAX_LAG_S") or 30.0),
         )
 
 

@@ -49,6 +49,10 @@ class ReadModelStore(PostgresTrackingRecorder):
     """A projection's documents table plus eventsourcing's tracking table."""
 
     projection = ""  # set by ``for_projection``
+    # eventsourcing retries a tracking read ten times over a lost connection: right for the
+    # primary, which the service cannot do without; a standby's store fails at once instead,
+    # and its read goes to the primary (infra.read_databases).
+    retrying = True
 
     def __init__(
         self, datastore: PostgresDatastore, *, tracking_table_name: str, **kwargs: Any
@@ -242,7 +246,10 @@ class ReadModelStore(PostgresTrackingRecorder):
             return {row["participant_id"]: (row["site"], row["doc"]) for row in curs.fetchall()}
 
     def position(self, application_name: str) -> int:
-        return self.max_tracking_id(application_name) or 0
+        if self.retrying:
+            return self.max_tracking_id(application_name) or 0
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return self.position_in(curs, application_name)
 
     def position_in(self, curs: Cursor[DictRow], application_name: str) -> int:
         """The tracked position as the caller's transaction sees it."""

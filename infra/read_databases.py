@@ -1,0 +1,203 @@
+"""Reads from PostgreSQL hot standbys: TRIAL_READ_DATABASE_URL (one or more libpq URLs, comma
+separated) names them; commands, the read-access log and LISTEN stay on the primary.
+
+A read of a read model goes to the first standby that is up, in recovery or promoted, and no
+further behind than TRIAL_READ_MAX_LAG_S; else to the primary. A thread checks every standby
+each CHECK_EVERY_S (one query each), so that no request waits for a check; a standby that fails
+a read is set aside until a check finds it fit again, and the read is answered by the primary.
+A standby's pool waits STANDBY_TIMEOUT_S at most for a connection.
+
+The read models' tracking tables are replicated with their documents, in the same
+transactions: a standby's tracking position says exactly which events its documents hold, so
+``minPosition`` is waited for on the standby itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import PersistenceError
+from psycopg import Error as DatabaseError
+from psycopg.conninfo import conninfo_to_dict
+
+from domain.application import TrialApplication
+from infra.database import eventsourcing_env
+from infra.resilience import TIMEOUT_KEY, BoundedPostgresFactory
+from projections.store import ReadModelStore
+
+log = logging.getLogger("trial.read_databases")
+
+T = TypeVar("T")
+CHECK_EVERY_S = 1.0
+STANDBY_TIMEOUT_S = 2  # seconds
+APPLICATION = TrialApplication.name  # the tracking rows' application
+LAG_QUERY = (
+    "SELECT pg_is_in_recovery() AS in_recovery, CASE"
+    " WHEN NOT pg_is_in_recovery() THEN 0"
+    " WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())"
+    " END::float8 AS lag_s"
+)
+
+
+def shown(url: str) -> str:
+    """A URL as /health shows it: host, port and database, never a password."""
+    params = conninfo_to_dict(url)
+    host, port = params.get("host") or "127.0.0.1", params.get("port") or "5432"
+    return f"{host}:{port}/{params.get('dbname') or 'postgres'}"
+
+
+@dataclass
+class ReadDatabase:
+    """One standby's read-model stores, and what its last check found."""
+
+    name: str
+    stores: Mapping[str, ReadModelStore]
+    checked_at: float = float("-inf")
+    up: bool = False
+    in_recovery: bool | None = None
+    lag_s: float | None = None
+    positions: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def check(self) -> None:
+        """Ask the standby whether it is in recovery, how far behind, and its positions."""
+        store = next(iter(self.stores.values()))
+        self.checked_at = time.monotonic()
+        try:
+            with store.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(LAG_QUERY)
+                row = curs.fetchone()
+            assert row is not None
+            self.in_recovery, self.lag_s = bool(row["in_recovery"]), float(row["lag_s"] or 0)
+            self.positions = {name: s.position(APPLICATION) for name, s in self.stores.items()}
+        except (DatabaseError, PersistenceError) as error:
+            self.up, self.error = False, f"{type(error).__name__}: {error}".strip()
+            return
+        self.up, self.error = True, None
+
+    def set_aside(self, error: BaseException) -> None:
+        self.up, self.error = False, f"{type(error).__name__}: {error}".strip()
+        self.checked_at = time.monotonic()
+
+
+class ReadRouter:
+    """Where each read of a read model goes: a fit standby, else the primary."""
+
+    def __init__(
+        self,
+        primary: Mapping[str, ReadModelStore],
+        standbys: Sequence[ReadDatabase],
+        max_lag_s: float,
+    ) -> None:
+        self.primary = primary
+        self.standbys = list(standbys)
+        self.max_lag_s = max_lag_s
+        self._stopped = threading.Event()
+        self._watcher = threading.Thread(
+            target=self._watch, name="trial-read-databases", daemon=True
+        )
+
+    def start(self) -> None:
+        """Check every standby now, and then each CHECK_EVERY_S on a thread of its own."""
+        if self.standbys:
+            self.check()
+            self._watcher.start()
+
+    def check(self) -> None:
+        for standby in self.standbys:
+            standby.check()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(CHECK_EVERY_S):
+            self.check()
+
+    @classmethod
+    def open(
+        cls,
+        primary: Mapping[str, ReadModelStore],
+        urls: Sequence[str],
+        schema: str,
+        max_lag_s: float,
+    ) -> ReadRouter:
+        """A router over a standby per URL, each with its own pool (the tables are the
+        primary's, replicated: nothing is created on a standby)."""
+        standbys = []
+        for url in urls:
+            env: dict[str, Any] = {
+                **eventsourcing_env(url),
+                "POSTGRES_CONNECT_TIMEOUT": str(STANDBY_TIMEOUT_S),
+                TIMEOUT_KEY: str(STANDBY_TIMEOUT_S),
+            }
+            if schema != "public":
+                env["POSTGRES_SCHEMA"] = schema
+            datastore = BoundedPostgresFactory(env).datastore
+            stores = {
+                name: type(store)(datastore=datastore, tracking_table_name=f"{name}_tracking")
+                for name, store in primary.items()
+            }
+            for store in stores.values():
+                store.retrying = False
+            standbys.append(ReadDatabase(shown(url), stores))
+        router = cls(primary, standbys, max_lag_s)
+        router.start()
+        return router
+
+    def fit(self, standby: ReadDatabase) -> bool:
+        return standby.up and (standby.lag_s or 0.0) <= self.max_lag_s
+
+    def store(self, name: str) -> ReadModelStore:
+        """The store a read of ``name`` goes to now."""
+        for standby in self.standbys:
+            if self.fit(standby):
+                return standby.stores[name]
+        return self.primary[name]
+
+    def read(self, name: str, read: Callable[[ReadModelStore], T]) -> T:
+        """``read`` on the store of ``name`` chosen now; on the primary if a standby fails it."""
+        store = self.store(name)
+        if store is self.primary[name]:
+            return read(store)
+        try:
+            return read(store)
+        except (DatabaseError, PersistenceError) as error:
+            for standby in self.standbys:
+                if standby.stores[name] is store:
+                    standby.set_aside(error)
+                    log.warning("read database %s set aside: %s", standby.name, error)
+            return read(self.primary[name])
+
+    def status(self, head_positions: Mapping[str, int]) -> list[dict[str, Any]]:
+        """Each standby as /health shows it, as last checked (within CHECK_EVERY_S): up, in
+        recovery, its lag in seconds and in positions behind the primary's read models
+        (``head_positions``)."""
+        shown_status = []
+        for standby in self.standbys:
+            behind = {
+                name: max(0, head_positions.get(name, 0) - position)
+                for name, position in standby.positions.items()
+            }
+            shown_status.append(
+                {
+                    "database": standby.name,
+                    "up": standby.up,
+                    "in_recovery": standby.in_recovery,
+                    "lag_s": standby.lag_s,
+                    "lag_positions": max(behind.values(), default=None) if standby.up else None,
+                    "used": self.fit(standby),
+                    "error": standby.error,
+                }
+            )
+        return shown_status
+
+    def close(self) -> None:
+        self._stopped.set()
+        if self._watcher.is_alive():
+            self._watcher.join()
+        for standby in self.standbys:
+            next(iter(standby.stores.values())).datastore.close()

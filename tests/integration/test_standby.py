@@ -1,0 +1,162 @@
+"""Reads from hot standbys (TRIAL_READ_DATABASE_URL) on real clusters: a primary, a streaming
+standby and one that applies what it receives a second late (``recovery_min_apply_delay``)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api import readside
+from domain.application import TrialApplication
+from infra.bootstrap import Service, bootstrap
+from infra.config import Settings
+from tests.conftest import TEST_JWT_SECRET
+from tests.integration.clusters import Cluster
+from tests.integration.stories import AUDITOR, enrol, wait_for_head
+
+pytestmark = pytest.mark.integration
+
+DELAY = "recovery_min_apply_delay=1s"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    # Under /tmp, not pytest's directory: the postgres user must reach it.
+    directory = Path(tempfile.mkdtemp(prefix="trial-clusters-"))
+    cluster = Cluster(directory / "c")
+    try:
+        cluster.create_primary()
+        cluster.add_standby("standby")
+        cluster.add_standby("delayed", [DELAY])
+        yield cluster
+    finally:
+        cluster.stop_all()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _service(cluster: Cluster, standby: str, tmp_path: Path, schema: str) -> Service:
+    settings = Settings.from_env(
+        {
+            "TRIAL_DATABASE_URL": cluster.url("primary"),
+            "TRIAL_READ_DATABASE_URL": cluster.url(standby),
+            "TRIAL_DATA_DIR": str(tmp_path),
+            "TRIAL_JWT_SECRET": TEST_JWT_SECRET,
+        }
+    )
+    service = bootstrap(settings, schema=schema)
+    service.start_projector()
+    return service
+
+
+def _subjects(service: Service, min_position: int | None = None) -> set[str]:
+    views = readside.participants(service, AUDITOR, min_position=min_position)
+    return {view.subject_id for view in views}
+
+
+def _position(app: TrialApplication) -> int:
+    return app.recorder.max_notification_id() or 0
+
+
+def _wait_for_standby(service: Service) -> None:
+    """Until the standby has caught up with the primary's read models (created, replayed)."""
+    deadline = time.monotonic() + 30
+    head = wait_for_head(service)
+    while True:
+        standby = service.reads.standbys[0]
+        standby.check()
+        if standby.up and min(standby.positions.values(), default=0) >= head:
+            return
+        assert time.monotonic() < deadline, f"the standby did not catch up: {standby}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def on_standby(cluster: Cluster, tmp_path: Path) -> Iterator[Service]:
+    service = _service(cluster, "standby", tmp_path, "standby_reads")
+    _wait_for_standby(service)
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def on_delayed(cluster: Cluster, tmp_path: Path) -> Iterator[Service]:
+    service = _service(cluster, "delayed", tmp_path, "delayed_reads")
+    _wait_for_standby(service)
+    yield service
+    service.close()
+
+
+def test_reads_with_min_position_right_after_a_write_are_current(on_standby: Service) -> None:
+    service = on_standby
+    assert (
+        service.reads.store("participant_status") is not service.read_models["participant_status"]
+    ), "reads go to the standby"
+
+    current = 0
+    for number in range(1, 201):
+        subject = f"NJ01-{number:03d}"
+        enrol(service.app, subject, until="CONSENTED")
+        current += subject in _subjects(service, min_position=_position(service.app))
+
+    assert current == 200
+
+
+def test_a_delayed_standby_is_stale_without_min_position_and_current_with_it(
+    on_delayed: Service,
+) -> None:
+    service = on_delayed
+    stale = current = 0
+    for number in range(1, 6):
+        subject = f"NJ02-{number:03d}"
+        enrol(service.app, subject, until="CONSENTED")
+        position = _position(service.app)
+        stale += subject not in _subjects(service)  # the negative control
+        current += subject in _subjects(service, min_position=position)
+
+    assert stale == 5
+    assert current == 5
+
+
+def test_health_shows_each_standby_in_recovery_and_its_lag(on_standby: Service) -> None:
+    service = on_standby
+    positions = {lag.projection: lag.position for lag in service.read_models.lags()}
+
+    [shown] = service.reads.status(positions)
+
+    assert shown["up"] is True and shown["in_recovery"] is True and shown["used"] is True
+    assert shown["lag_positions"] == 0
+    assert shown["lag_s"] is not None and shown["lag_s"] < 5
+    assert shown["database"].startswith("127.0.0.1:")
+
+
+def test_a_stopped_standby_leaves_writes_untouched_and_reads_answered_by_the_primary(
+    cluster: Cluster, on_standby: Service
+) -> None:
+    service = on_standby
+    cluster.stop("standby")
+    try:
+        started = time.monotonic()
+        enrol(service.app, "NJ03-001", until="CONSENTED")
+        position = _position(service.app)
+
+        subjects = _subjects(service, min_position=position)
+
+        assert "NJ03-001" in subjects
+        assert time.monotonic() - started < 10  # TRIAL_DATABASE_TIMEOUT's default
+        service.reads.check()
+        [shown] = service.reads.status({})
+        assert shown["up"] is False and shown["used"] is False
+        assert (
+            service.reads.store("participant_status") is service.read_models["participant_status"]
+        )
+    finally:
+        cluster.start("standby", "hot_standby=on")
+    deadline = time.monotonic() + 30
+    while not service.reads.standbys[0].up:  # back by itself, from the watcher's checks
+        assert time.monotonic() < deadline, "the restarted standby was not read from again"
+        time.sleep(0.1)

@@ -1,0 +1,65 @@
+"""Where a read of a read model goes, given what the last checks found of each standby: the
+first standby up and within the allowed lag, else the primary; a standby that fails a read is
+set aside and the primary answers. (The standbys themselves: tests/integration/test_standby.py.)"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import psycopg
+import pytest
+
+from infra.read_databases import ReadDatabase, ReadRouter
+from projections.store import ReadModelStore
+
+
+class Store:
+    """A read model's store that answers with its own name, or fails."""
+
+    def __init__(self, name: str, fails: bool = False) -> None:
+        self.name, self.fails = name, fails
+
+    def documents(self) -> str:
+        if self.fails:
+            raise psycopg.OperationalError("the server closed the connection")
+        return self.name
+
+
+def _standby(name: str, *, up: bool = True, lag_s: float = 0.0, fails: bool = False) -> Any:
+    stores = cast(dict[str, ReadModelStore], {"participant_status": Store(name, fails)})
+    return ReadDatabase(name, stores, up=up, in_recovery=True, lag_s=lag_s)
+
+
+def _router(*standbys: ReadDatabase, max_lag_s: float = 5.0) -> ReadRouter:
+    primary = cast(dict[str, ReadModelStore], {"participant_status": Store("primary")})
+    return ReadRouter(primary, standbys, max_lag_s)
+
+
+def _read(router: ReadRouter) -> str:
+    return router.read("participant_status", lambda store: cast(Any, store).documents())
+
+
+def test_without_standbys_every_read_goes_to_the_primary() -> None:
+    assert _read(_router()) == "primary"
+
+
+def test_a_read_goes_to_the_first_standby_up_and_within_the_allowed_lag() -> None:
+    router = _router(
+        _standby("down", up=False), _standby("behind", lag_s=6.0), _standby("fit", lag_s=4.9)
+    )
+
+    assert _read(router) == "fit"
+
+
+@pytest.mark.parametrize("lag_s", [5.1, 600.0])
+def test_a_standby_further_behind_than_allowed_is_passed_over(lag_s: float) -> None:
+    assert _read(_router(_standby("behind", lag_s=lag_s))) == "primary"
+
+
+def test_a_standby_that_fails_a_read_is_set_aside_and_the_primary_answers() -> None:
+    failing = _standby("failing", fails=True)
+    router = _router(failing)
+
+    assert _read(router) == "primary"
+    assert failing.up is False and "closed the connection" in (failing.error or "")
+    assert _read(router) == "primary"  # until a check finds it fit again
