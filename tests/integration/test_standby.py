@@ -14,10 +14,11 @@ import pytest
 from api import readside
 from domain.application import TrialApplication
 from infra.bootstrap import Service, bootstrap
+from infra.cli import main
 from infra.config import Settings
 from tests.conftest import TEST_JWT_SECRET
 from tests.integration.clusters import Cluster
-from tests.integration.stories import AUDITOR, enrol, wait_for_head
+from tests.integration.stories import AUDITOR, enrol, record_cohort, wait_for_head
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +161,49 @@ def test_a_stopped_standby_leaves_writes_untouched_and_reads_answered_by_the_pri
     while not service.reads.standbys[0].up:  # back by itself, from the watcher's checks
         assert time.monotonic() < deadline, "the restarted standby was not read from again"
         time.sleep(0.1)
+
+
+def test_a_promoted_standby_carries_on_with_increasing_positions_and_whole_chains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = Path(tempfile.mkdtemp(prefix="trial-failover-"))
+    cluster = Cluster(directory / "c")
+    try:
+        cluster.create_primary()
+        cluster.add_standby("standby")
+        before = _service(cluster, "standby", tmp_path / "before", "failover")
+        record_cohort(before.app, 2)
+        _wait_for_standby(before)
+        head = _position(before.app)
+        before.close()
+        cluster.stop("primary")
+
+        cluster.promote("standby")
+        settings = Settings.from_env(
+            {
+                "TRIAL_DATABASE_URL": cluster.url("standby"),
+                "TRIAL_DATA_DIR": str(tmp_path / "after"),
+                "TRIAL_JWT_SECRET": TEST_JWT_SECRET,
+            }
+        )
+        with bootstrap(settings, schema="failover") as after:
+            after.start_projector()
+            enrol(after.app, "NJ01-301", until="INFUSED")
+            assert _position(after.app) > head
+            assert wait_for_head(after) == _position(after.app)
+            assert "NJ01-301" in _subjects(after)
+            assert len(_subjects(after)) == 3
+
+        for name, value in {
+            "TRIAL_DATABASE_URL": cluster.url("standby"),
+            "TRIAL_DATABASE_SCHEMA": "failover",
+            "TRIAL_DATA_DIR": str(tmp_path / "cli"),
+            "TRIAL_JWT_SECRET": TEST_JWT_SECRET,
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("TRIAL_READ_DATABASE_URL", raising=False)
+        assert main(["verify"]) == 0
+        assert "ok: 3 streams" in capsys.readouterr().out
+    finally:
+        cluster.stop_all()
+        shutil.rmtree(directory, ignore_errors=True)
