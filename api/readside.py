@@ -27,15 +27,20 @@ def _read(
     projection: str,
     position: int | None,
     read: Callable[[ReadModelStore], T],
+    notified: int | None = None,
 ) -> T:
     """``read`` on the database the read goes to (a hot standby, else the primary), once that
     database's copy of ``projection`` has applied the event at ``position``: read-your-writes,
-    on a standby as on the primary (its tracking rows are replicated with its documents)."""
+    on a standby as on the primary (its tracking rows are replicated with its documents).
+    ``notified``: a position the primary's NOTIFY announced, so applied there already; only a
+    standby is waited for."""
     head = (service.app.recorder.max_notification_id() or 0) if position is not None else 0
 
     def waited(store: ReadModelStore) -> T:
         if position is not None:
             store.wait_for(service.app.name, position, head)
+        elif notified is not None and store is not service.read_models[projection]:
+            store.wait_for(service.app.name, notified, notified)
         return read(store)
 
     return service.reads.read(projection, waited)
@@ -46,7 +51,11 @@ def _sites(principal: Principal) -> list[str] | None:
 
 
 def current_participant(
-    service: Service, principal: Principal, pid: UUID, now: datetime
+    service: Service,
+    principal: Principal,
+    pid: UUID,
+    now: datetime,
+    notified: int | None = None,
 ) -> ParticipantView | None:
     """The participant now: its read-model document, or its stream when the model lags it."""
     documents = _read(
@@ -54,6 +63,7 @@ def current_participant(
         participant_status.ParticipantStatusProjection.name,
         None,
         lambda store: store.documents(participant_id=pid, key=participant_status.KEY),
+        notified,
     )
     view = participant_status.read_participant(documents[0]) if documents else None
     head = service.app.event_log.version_at(pid, now)
@@ -95,6 +105,7 @@ def summary(
     *,
     as_of: datetime | None = None,
     min_position: int | None = None,
+    notified: int | None = None,
 ) -> study_summary.StudySummaryView:
     name = study_summary.StudySummaryProjection.name
     if as_of is not None:
@@ -103,7 +114,9 @@ def summary(
         rows = study_summary.rows_until(service.app, store, stop, principal.can_read)
         return study_summary.study_summary(rows, as_of)
     sites = _sites(principal)
-    documents = _read(service, name, min_position, lambda store: store.documents(sites=sites))
+    documents = _read(
+        service, name, min_position, lambda store: store.documents(sites=sites), notified
+    )
     return study_summary.study_summary(documents, None)
 
 
@@ -115,6 +128,7 @@ def ledger(
     as_of: datetime | None = None,
     serious_only: bool = False,
     min_position: int | None = None,
+    notified: int | None = None,
 ) -> safety_ledger.SafetyLedgerView:
     if as_of is not None:
         stop = service.app.event_log.position_at(as_of)
@@ -122,5 +136,7 @@ def ledger(
         return safety_ledger.safety_ledger(rows, as_of, serious_only=serious_only, as_of=as_of)
     name = safety_ledger.SafetyLedgerProjection.name
     sites = _sites(principal)
-    keyed = _read(service, name, min_position, lambda store: store.keyed_documents(sites=sites))
+    keyed = _read(
+        service, name, min_position, lambda store: store.keyed_documents(sites=sites), notified
+    )
     return safety_ledger.safety_ledger(keyed, now, serious_only=serious_only)

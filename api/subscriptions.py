@@ -122,7 +122,9 @@ class FanOut:
             return
         for change in changes:
             if change.projection == PARTICIPANTS:
-                read = partial(SharedParticipant.read, self.service, change.participant_id)
+                read = partial(
+                    SharedParticipant.read, self.service, change.participant_id, change.position
+                )
                 self.reads.start((PARTICIPANTS, change.participant_id, change.position), read)
 
 
@@ -159,9 +161,13 @@ class SharedParticipant:
     without_pii: ParticipantType
 
     @classmethod
-    def read(cls, service: Service, pid: UUID) -> SharedParticipant | None:
+    def read(cls, service: Service, pid: UUID, position: int) -> SharedParticipant | None:
+        """The participant once the database read from holds the change at ``position`` (a
+        hot standby applies it after the primary's NOTIFY)."""
         now = service.app.clock()
-        view: ParticipantView | None = readside.current_participant(service, EVERY_SITE, pid, now)
+        view: ParticipantView | None = readside.current_participant(
+            service, EVERY_SITE, pid, now, notified=position
+        )
         if view is None:
             return None
         return cls(
@@ -232,7 +238,9 @@ class ParticipantPushes:
     async def _seen(self, change: Change) -> ParticipantType | None:
         """The participant after ``change``, read once for every subscriber, as this one sees it."""
         key = (PARTICIPANTS, change.participant_id, change.position)
-        read = partial(SharedParticipant.read, self.context.service, change.participant_id)
+        read = partial(
+            SharedParticipant.read, self.context.service, change.participant_id, change.position
+        )
         shared = await self._fan_out().reads.get(key, read)
         return None if shared is None else shared.seen_by(self.principal)
 
@@ -263,7 +271,7 @@ class ViewPushes(Generic[V, T]):
         self,
         principal: Principal,
         projection: str,
-        read: Callable[[], V],
+        read: Callable[[int | None], V],  # the view once the database holds a position
         present: Callable[[V], T],
         disclosed: Callable[[V], None] = lambda view: None,
     ) -> None:
@@ -276,19 +284,21 @@ class ViewPushes(Generic[V, T]):
 
     def subscribe(self) -> None:
         """Read the view the caller starts from (its own query would return it now)."""
-        self.last = self.read()
+        self.last = self.read(None)
 
     async def __call__(self, batch: Batch) -> list[T]:
         return await blocking(self._read, batch)
 
     def _read(self, batch: Batch) -> list[T]:
-        touched = batch.resync or any(
-            change.projection == self.projection and self.principal.can_read(change.site)
+        positions = [
+            change.position
             for change in batch.changes
-        )
-        if not touched:
+            if change.projection == self.projection and self.principal.can_read(change.site)
+        ]
+        if not batch.resync and not positions:
             return []
-        view = self.read()
+        # Once the database read from (a hot standby) has applied the change.
+        view = self.read(max(positions, default=None))
         if view == self.last:
             return []
         self.last = view
@@ -322,7 +332,9 @@ class Subscription:
         pushes = ViewPushes(
             principal,
             safety_ledger.SafetyLedgerProjection.name,
-            lambda: readside.ledger(context.service, principal, context.now()),
+            lambda position: readside.ledger(
+                context.service, principal, context.now(), notified=position
+            ),
             SafetyLedger.of,
             lambda view: record_read(
                 context.service, principal, SAFETY_LEDGER_CHANGED, ledger_participants(view)
@@ -333,6 +345,9 @@ class Subscription:
     @strawberry.subscription
     async def study_summary_changed(self, info: Info) -> AsyncGenerator[StudySummaryView, None]:
         context, principal = info.context, info.context.principal
-        read = partial(readside.summary, context.service, principal)
+
+        def read(position: int | None) -> StudySummaryView:
+            return readside.summary(context.service, principal, notified=position)
+
         name = study_summary.StudySummaryProjection.name
         return await _start(context, ViewPushes(principal, name, read, lambda view: view))

@@ -123,6 +123,25 @@ def test_a_delayed_standby_is_stale_without_min_position_and_current_with_it(
     assert current == 5
 
 
+def test_a_push_reads_the_change_a_notify_announced_from_a_delayed_standby(
+    on_delayed: Service,
+) -> None:
+    """What studySummaryChanged, safetyLedgerChanged and participantChanged read after the
+    primary's NOTIFY: the standby once it has applied the announced position."""
+    service = on_delayed
+    consented = readside.summary(service, AUDITOR).consented
+    stale = current = 0
+    for number in range(1, 4):
+        enrol(service.app, f"NJ02-1{number:02d}", until="CONSENTED")
+        announced = wait_for_head(service)  # the projector has committed it: a NOTIFY now
+        stale += readside.summary(service, AUDITOR).consented < consented + number
+        pushed = readside.summary(service, AUDITOR, notified=announced)
+        current += pushed.consented == consented + number
+
+    assert stale == 3  # the negative control: the standby is a second behind
+    assert current == 3
+
+
 def test_health_shows_each_standby_in_recovery_and_its_lag(on_standby: Service) -> None:
     service = on_standby
     positions = {lag.projection: lag.position for lag in service.read_models.lags()}
