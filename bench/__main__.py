@@ -24,6 +24,7 @@ SCENARIOS = {
     "fan-out": "bench.fan_out",
     "catch-up": "bench.read_side",
     "odm-export": "bench.odm_export",
+    "standby": "bench.standby",
 }
 
 

@@ -15,9 +15,9 @@ from api import readside
 from domain.application import TrialApplication
 from infra.bootstrap import Service, bootstrap
 from infra.cli import main
+from infra.clusters import Cluster
 from infra.config import Settings
 from tests.conftest import TEST_JWT_SECRET
-from tests.integration.clusters import Cluster
 from tests.integration.stories import AUDITOR, enrol, record_cohort, wait_for_head
 
 pytestmark = pytest.mark.integration

