@@ -10,6 +10,10 @@ A standby's pool waits STANDBY_TIMEOUT_S at most for a connection.
 The read models' tracking tables are replicated with their documents, in the same
 transactions: a standby's tracking position says exactly which events its documents hold, so
 ``minPosition`` is waited for on the standby itself.
+
+The lag in seconds is 0 when the standby has replayed all it received, else the time since the
+last transaction it replayed committed: after the primary was idle, that overstates the lag of
+a burst's first transactions (PostgreSQL records no commit time for what is not replayed yet).
 """
 
 from __future__ import annotations
@@ -115,7 +119,10 @@ class ReadRouter:
 
     def _watch(self) -> None:
         while not self._stopped.wait(CHECK_EVERY_S):
-            self.check()
+            try:
+                self.check()
+            except Exception:  # the watcher must outlive any one check
+                log.exception("checking the read databases failed")
 
     @classmethod
     def open(
