@@ -34,17 +34,21 @@ def cluster() -> Iterator[Cluster]:
         cluster.create_primary()
         cluster.add_standby("standby")
         cluster.add_standby("delayed", [DELAY])
+        cluster.add_standby("slow", ["recovery_min_apply_delay=8s"])
         yield cluster
     finally:
         cluster.stop_all()
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _service(cluster: Cluster, standby: str, tmp_path: Path, schema: str) -> Service:
+def _service(
+    cluster: Cluster, standby: str, tmp_path: Path, schema: str, max_lag_s: float = 30
+) -> Service:
     settings = Settings.from_env(
         {
             "TRIAL_DATABASE_URL": cluster.url("primary"),
             "TRIAL_READ_DATABASE_URL": cluster.url(standby),
+            "TRIAL_READ_MAX_LAG_S": str(max_lag_s),
             "TRIAL_DATA_DIR": str(tmp_path),
             "TRIAL_JWT_SECRET": TEST_JWT_SECRET,
         }
@@ -140,6 +144,34 @@ def test_a_push_reads_the_change_a_notify_announced_from_a_delayed_standby(
 
     assert stale == 3  # the negative control: the standby is a second behind
     assert current == 3
+
+
+def test_a_standby_lagging_past_the_allowed_lag_is_passed_over_until_it_catches_up(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    service = _service(cluster, "slow", tmp_path, "slow_reads", max_lag_s=1)
+    try:
+        _wait_for_standby(service)
+        standby = service.reads.standbys[0]
+        primary_store = service.read_models["participant_status"]
+        time.sleep(1.5)  # its last replayed commit is older than the allowed lag now
+        enrol(service.app, "NJ04-001", until="CONSENTED")
+        wait_for_head(service)
+
+        deadline = time.monotonic() + 6  # within the 8 s it holds the change back
+        while service.reads.store("participant_status") is not primary_store:
+            assert time.monotonic() < deadline, f"the lagging standby was still read: {standby}"
+            time.sleep(0.05)
+        assert standby.up and (standby.lag_s or 0) > 1
+        assert "NJ04-001" in _subjects(service)  # no minPosition: current, from the primary
+
+        _wait_for_standby(service)  # it applies the change, and is read from again
+        deadline = time.monotonic() + 5
+        while service.reads.store("participant_status") is primary_store:
+            assert time.monotonic() < deadline, f"the standby was not read again: {standby}"
+            time.sleep(0.05)
+    finally:
+        service.close()
 
 
 def test_health_shows_each_standby_in_recovery_and_its_lag(on_standby: Service) -> None:
