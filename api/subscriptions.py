@@ -122,10 +122,7 @@ class FanOut:
             return
         for change in changes:
             if change.projection == PARTICIPANTS:
-                read = partial(
-                    SharedParticipant.read, self.service, change.participant_id, change.position
-                )
-                self.reads.start((PARTICIPANTS, change.participant_id, change.position), read)
+                self.reads.start(*SharedParticipant.reading(self.service, change))
 
 
 _fan_outs: WeakKeyDictionary[ReadModelHub, FanOut] = WeakKeyDictionary()
@@ -159,6 +156,14 @@ class SharedParticipant:
     site: str
     with_pii: ParticipantType
     without_pii: ParticipantType
+
+    @classmethod
+    def reading(
+        cls, service: Service, change: Change
+    ) -> tuple[tuple[str, UUID, int], Callable[[], SharedParticipant | None]]:
+        """The shared read of the participant ``change`` changed: its key, and the read."""
+        key = (PARTICIPANTS, change.participant_id, change.position)
+        return key, partial(cls.read, service, change.participant_id, change.position)
 
     @classmethod
     def read(cls, service: Service, pid: UUID, position: int) -> SharedParticipant | None:
@@ -237,10 +242,7 @@ class ParticipantPushes:
 
     async def _seen(self, change: Change) -> ParticipantType | None:
         """The participant after ``change``, read once for every subscriber, as this one sees it."""
-        key = (PARTICIPANTS, change.participant_id, change.position)
-        read = partial(
-            SharedParticipant.read, self.context.service, change.participant_id, change.position
-        )
+        key, read = SharedParticipant.reading(self.context.service, change)
         shared = await self._fan_out().reads.get(key, read)
         return None if shared is None else shared.seen_by(self.principal)
 

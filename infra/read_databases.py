@@ -158,25 +158,25 @@ class ReadRouter:
     def fit(self, standby: ReadDatabase) -> bool:
         return standby.up and (standby.lag_s or 0.0) <= self.max_lag_s
 
+    def _standby(self) -> ReadDatabase | None:
+        """The standby reads go to now: the first fit one, if any."""
+        return next((standby for standby in self.standbys if self.fit(standby)), None)
+
     def store(self, name: str) -> ReadModelStore:
         """The store a read of ``name`` goes to now."""
-        for standby in self.standbys:
-            if self.fit(standby):
-                return standby.stores[name]
-        return self.primary[name]
+        standby = self._standby()
+        return self.primary[name] if standby is None else standby.stores[name]
 
     def read(self, name: str, read: Callable[[ReadModelStore], T]) -> T:
         """``read`` on the store of ``name`` chosen now; on the primary if a standby fails it."""
-        store = self.store(name)
-        if store is self.primary[name]:
-            return read(store)
+        standby = self._standby()
+        if standby is None:
+            return read(self.primary[name])
         try:
-            return read(store)
+            return read(standby.stores[name])
         except (DatabaseError, PersistenceError) as error:
-            for standby in self.standbys:
-                if standby.stores[name] is store:
-                    standby.set_aside(error)
-                    log.warning("read database %s set aside: %s", standby.name, error)
+            standby.set_aside(error)
+            log.warning("read database %s set aside: %s", standby.name, error)
             return read(self.primary[name])
 
     def status(self, head_positions: Mapping[str, int]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,20 +81,29 @@ def _wait_for_standby(service: Service) -> None:
         time.sleep(0.05)
 
 
+@contextmanager
+def _reading_from(
+    cluster: Cluster, standby: str, tmp_path: Path, schema: str, max_lag_s: float = 30
+) -> Iterator[Service]:
+    """A service reading from ``standby``, once the standby holds its read models."""
+    service = _service(cluster, standby, tmp_path, schema, max_lag_s)
+    try:
+        _wait_for_standby(service)
+        yield service
+    finally:
+        service.close()
+
+
 @pytest.fixture
 def on_standby(cluster: Cluster, tmp_path: Path) -> Iterator[Service]:
-    service = _service(cluster, "standby", tmp_path, "standby_reads")
-    _wait_for_standby(service)
-    yield service
-    service.close()
+    with _reading_from(cluster, "standby", tmp_path, "standby_reads") as service:
+        yield service
 
 
 @pytest.fixture
 def on_delayed(cluster: Cluster, tmp_path: Path) -> Iterator[Service]:
-    service = _service(cluster, "delayed", tmp_path, "delayed_reads")
-    _wait_for_standby(service)
-    yield service
-    service.close()
+    with _reading_from(cluster, "delayed", tmp_path, "delayed_reads") as service:
+        yield service
 
 
 def test_reads_with_min_position_right_after_a_write_are_current(on_standby: Service) -> None:
@@ -149,9 +159,7 @@ def test_a_push_reads_the_change_a_notify_announced_from_a_delayed_standby(
 def test_a_standby_lagging_past_the_allowed_lag_is_passed_over_until_it_catches_up(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    service = _service(cluster, "slow", tmp_path, "slow_reads", max_lag_s=1)
-    try:
-        _wait_for_standby(service)
+    with _reading_from(cluster, "slow", tmp_path, "slow_reads", max_lag_s=1) as service:
         standby = service.reads.standbys[0]
         primary_store = service.read_models["participant_status"]
         time.sleep(1.5)  # its last replayed commit is older than the allowed lag now
@@ -170,8 +178,6 @@ def test_a_standby_lagging_past_the_allowed_lag_is_passed_over_until_it_catches_
         while service.reads.store("participant_status") is primary_store:
             assert time.monotonic() < deadline, f"the standby was not read again: {standby}"
             time.sleep(0.05)
-    finally:
-        service.close()
 
 
 def test_health_shows_each_standby_in_recovery_and_its_lag(on_standby: Service) -> None:
