@@ -103,6 +103,33 @@ def test_the_words_of_a_transcoded_object_inside_free_text_stay_text() -> None:
     assert vars(fast)["note"] == text
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        # The same number of transcoded objects as the topic's last event, at other keys.
+        ("timestamp", "2026-07-01T08:00:00+00:00"),
+        ("timestamp", {"_type_": "datetime_iso", "_data_": "2026-07-01", "more": 1}),
+        ("timestamp", {"_data_": "2026-07-01T08:00:00+00:00", "other": "_type_"}),
+        ("timestamp", ["_type_", "_data_"]),
+    ],
+)
+def test_a_decoder_that_learnt_a_topics_keys_still_decodes_a_state_that_differs(
+    name: str, value: object
+) -> None:
+    mapper = TrialApplication(env=MEMORY).mapper
+    decode = EventDecoder(mapper)
+    first = _rows()[0]
+    decode(first)  # learns where the topic's transcoded values are
+    when = {"_type_": "datetime_iso", "_data_": "2026-07-01T09:00:00+00:00"}
+    state = json.loads(_with_value(first, name, value))
+    state["elsewhere"] = when
+    row = (first[0], first[1], first[2], json.dumps(state).encode())
+    fast = decode(row)
+    _same_event(fast, mapper.to_domain_event(StoredEvent(*row)))
+    assert vars(fast)[name] == value
+    assert type(vars(fast)["elsewhere"]).__name__ == "datetime"
+
+
 def test_a_state_that_is_not_json_fails_with_the_mappers_error() -> None:
     mapper = TrialApplication(env=MEMORY).mapper
     first = _rows()[0]
