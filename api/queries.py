@@ -25,7 +25,6 @@ from api.threads import blocking
 from api.types import ParticipantType, StudySummaryView
 from domain.errors import EARLIEST, LATEST, BadInput, storable
 from domain.participant import participant_id
-from domain.views import participant_view
 from domain.vocabulary import ParticipantStatus
 
 MinPosition = Annotated[
@@ -68,10 +67,9 @@ def _participant(
     if as_of is None and at_version is None:
         view = readside.current_participant(info.context.service, principal, pid, now)
     else:
-        participant = info.context.app.participant(pid, at_version=at_version, as_of=as_of)
-        if participant is not None:
-            principal.check_read(participant.site)
-        view = None if participant is None else participant_view(participant, as_of)
+        view = readside.participant_at(
+            info.context.service, principal, pid, as_of=as_of, at_version=at_version
+        )
     disclosed = [] if view is None else [view.id]
     record_read(info.context.service, principal, operation, disclosed, asked)
     if view is None:

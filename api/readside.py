@@ -1,8 +1,9 @@
 """The queries' one call each into the read side: read models now, event replay as of T.
 
 Current views come from the projections; ``asOf`` views run the same projection code over the
-events recorded at or before that instant. Every function filters to the sites the caller may
-read. These are blocking functions: resolvers run them in worker threads.
+events recorded at or before that instant. Both read a hot standby when one is fit
+(``infra.read_databases``), else the primary. Every function filters to the sites the caller
+may read. These are blocking functions: resolvers run them in worker threads.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import TypeVar
 from uuid import UUID
 
 from api.auth import Principal
+from domain.application import TrialApplication
+from domain.participant import Participant
 from domain.views import ParticipantView, participant_view
 from domain.vocabulary import ParticipantStatus
 from infra.bootstrap import Service
+from infra.read_databases import Stores
 from projections import participant_status, safety_ledger, study_summary
 from projections.store import ReadModelStore
 
@@ -46,6 +50,13 @@ def _read(
     return service.reads.read(projection, waited)
 
 
+def _replay(service: Service, read: Callable[[TrialApplication, Stores], T]) -> T:
+    """``read`` of the events and their log on the database the read goes to, once it holds
+    every event the primary has recorded now: a standby answers as the primary would."""
+    head = service.app.recorder.max_notification_id() or 0
+    return service.reads.replay(head, read)
+
+
 def _sites(principal: Principal) -> list[str] | None:
     return None if principal.sites is None else sorted(principal.sites)
 
@@ -74,6 +85,24 @@ def current_participant(
         view = participant_view(participant)
     principal.check_read(view.site)
     return view
+
+
+def participant_at(
+    service: Service,
+    principal: Principal,
+    pid: UUID,
+    *,
+    as_of: datetime | None,
+    at_version: int | None,
+) -> ParticipantView | None:
+    """The participant after ``at_version`` events, or as recorded at ``as_of``."""
+    participant: Participant | None = _replay(
+        service, lambda app, _: app.participant(pid, at_version=at_version, as_of=as_of)
+    )
+    if participant is None:
+        return None
+    principal.check_read(participant.site)
+    return participant_view(participant, as_of)
 
 
 def participants(
@@ -109,9 +138,13 @@ def summary(
 ) -> study_summary.StudySummaryView:
     name = study_summary.StudySummaryProjection.name
     if as_of is not None:
-        stop = service.app.event_log.position_at(as_of)
-        store = service.read_models[name]
-        rows = study_summary.rows_until(service.app, store, stop, principal.can_read)
+        when = as_of
+        rows = _replay(
+            service,
+            lambda app, stores: study_summary.rows_until(
+                app, stores[name], app.event_log.position_at(when), principal.can_read
+            ),
+        )
         return study_summary.study_summary(rows, as_of)
     sites = _sites(principal)
     documents = _read(
@@ -131,8 +164,13 @@ def ledger(
     notified: int | None = None,
 ) -> safety_ledger.SafetyLedgerView:
     if as_of is not None:
-        stop = service.app.event_log.position_at(as_of)
-        rows = safety_ledger.rows_until(service.app, stop, principal.can_read)
+        when = as_of
+        rows = _replay(
+            service,
+            lambda app, _: safety_ledger.rows_until(
+                app, app.event_log.position_at(when), principal.can_read
+            ),
+        )
         return safety_ledger.safety_ledger(rows, as_of, serious_only=serious_only, as_of=as_of)
     name = safety_ledger.SafetyLedgerProjection.name
     sites = _sites(principal)

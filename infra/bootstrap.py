@@ -93,10 +93,7 @@ def bootstrap(
             access_log = AccessLog.open(app)
         secret = jwt_secret(settings)
         reads = ReadRouter.open(
-            read_models.stores,
-            settings.read_database_urls,
-            schema or "public",
-            settings.read_max_lag_s,
+            app, read_models.stores, settings.read_database_urls, settings.read_max_lag_s
         )
     except BaseException:
         if embedded is not None:

@@ -1,15 +1,19 @@
 """Reads from PostgreSQL hot standbys: TRIAL_READ_DATABASE_URL (one or more libpq URLs, comma
 separated) names them; commands, the read-access log and LISTEN stay on the primary.
 
-A read of a read model goes to the first standby that is up, in recovery or promoted, and no
-further behind than TRIAL_READ_MAX_LAG_S; else to the primary. A thread checks every standby
+A read of a read model, or a point-in-time read of the events and their log, goes to the first
+standby that is up, in recovery or promoted, and no further behind than TRIAL_READ_MAX_LAG_S;
+else to the primary. A thread checks every standby
 each CHECK_EVERY_S (one query each), so that no request waits for a check; a standby that fails
 a read is set aside until a check finds it fit again, and the read is answered by the primary.
 A standby's pool waits STANDBY_TIMEOUT_S at most for a connection.
 
 The read models' tracking tables are replicated with their documents, in the same
 transactions: a standby's tracking position says exactly which events its documents hold, so
-``minPosition`` is waited for on the standby itself.
+``minPosition`` is waited for on the standby itself. A point-in-time read (``asOf``,
+``atVersion``) first waits, STANDBY_TIMEOUT_S at most, until the standby holds every event the
+primary had recorded when the read began, and is then answered from the standby's events and
+log exactly as the primary would have answered it; past the wait, by the primary.
 
 The lag in seconds is 0 when the standby has replayed all it received, else the time since the
 last transaction it replayed committed: after the primary was idle, that overstates the lag of
@@ -31,7 +35,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.application import TrialApplication
 from infra.database import eventsourcing_env
-from infra.resilience import TIMEOUT_KEY, BoundedPostgresFactory
+from infra.resilience import TIMEOUT_KEY
 from projections.store import ReadModelStore
 
 log = logging.getLogger("trial.read_databases")
@@ -56,12 +60,18 @@ def shown(url: str) -> str:
     return f"{host}:{port}/{params.get('dbname') or 'postgres'}"
 
 
+Stores = Mapping[str, ReadModelStore]  # a database's read-model stores, by projection
+STANDBY_RECORDER_TOPIC = "infra.recorder:StandbyRecorder"
+
+
 @dataclass
 class ReadDatabase:
-    """One standby's read-model stores, and what its last check found."""
+    """One standby: its read-only application (events and log), its read-model stores, and
+    what its last check found."""
 
     name: str
-    stores: Mapping[str, ReadModelStore]
+    app: TrialApplication
+    stores: Stores
     checked_at: float = float("-inf")
     up: bool = False
     in_recovery: bool | None = None
@@ -95,10 +105,12 @@ class ReadRouter:
 
     def __init__(
         self,
-        primary: Mapping[str, ReadModelStore],
+        primary_app: TrialApplication,
+        primary: Stores,
         standbys: Sequence[ReadDatabase],
         max_lag_s: float,
     ) -> None:
+        self.primary_app = primary_app
         self.primary = primary
         self.standbys = list(standbys)
         self.max_lag_s = max_lag_s
@@ -127,31 +139,34 @@ class ReadRouter:
     @classmethod
     def open(
         cls,
-        primary: Mapping[str, ReadModelStore],
+        primary_app: TrialApplication,
+        primary: Stores,
         urls: Sequence[str],
-        schema: str,
         max_lag_s: float,
     ) -> ReadRouter:
-        """A router over a standby per URL, each with its own pool (the tables are the
-        primary's, replicated: nothing is created on a standby)."""
+        """A router over a standby per URL, each with its own pool and a read-only application
+        of the primary's settings (schema, cipher): the tables are the primary's, replicated,
+        and nothing is created on a standby."""
         standbys = []
         for url in urls:
             env: dict[str, Any] = {
+                **primary_app.env,
                 **eventsourcing_env(url),
+                "APPLICATION_RECORDER_TOPIC": STANDBY_RECORDER_TOPIC,
+                "CREATE_TABLE": "no",
                 "POSTGRES_CONNECT_TIMEOUT": str(STANDBY_TIMEOUT_S),
                 TIMEOUT_KEY: str(STANDBY_TIMEOUT_S),
             }
-            if schema != "public":
-                env["POSTGRES_SCHEMA"] = schema
-            datastore = BoundedPostgresFactory(env).datastore
+            app = TrialApplication(env, clock=primary_app.clock, time_zone=primary_app.time_zone)
+            datastore = app.factory.datastore  # type: ignore[attr-defined]
             stores = {
                 name: type(store)(datastore=datastore, tracking_table_name=f"{name}_tracking")
                 for name, store in primary.items()
             }
             for store in stores.values():
                 store.retrying = False
-            standbys.append(ReadDatabase(shown(url), stores))
-        router = cls(primary, standbys, max_lag_s)
+            standbys.append(ReadDatabase(shown(url), app, stores))
+        router = cls(primary_app, primary, standbys, max_lag_s)
         router.start()
         return router
 
@@ -178,6 +193,20 @@ class ReadRouter:
             standby.set_aside(error)
             log.warning("read database %s set aside: %s", standby.name, error)
             return read(self.primary[name])
+
+    def replay(self, head: int, read: Callable[[TrialApplication, Stores], T]) -> T:
+        """``read`` of the events, their log and the read models, on a fit standby once it
+        holds the events up to position ``head`` (the primary's when the read began; waited
+        for STANDBY_TIMEOUT_S at most), else on the primary."""
+        standby = self._standby()
+        if standby is not None:
+            try:
+                if _holds(standby.app, head):
+                    return read(standby.app, standby.stores)
+            except (DatabaseError, PersistenceError) as error:
+                standby.set_aside(error)
+                log.warning("read database %s set aside: %s", standby.name, error)
+        return read(self.primary_app, self.primary)
 
     def status(self, head_positions: Mapping[str, int]) -> list[dict[str, Any]]:
         """Each standby as /health shows it, as last checked (within CHECK_EVERY_S): up, in
@@ -207,4 +236,17 @@ class ReadRouter:
         if self._watcher.is_alive():
             self._watcher.join()
         for standby in self.standbys:
-            next(iter(standby.stores.values())).datastore.close()
+            standby.app.close()
+
+
+def _holds(app: TrialApplication, head: int) -> bool:
+    """Whether ``app``'s database holds the events up to ``head``, polled STANDBY_TIMEOUT_S at
+    most (PostgreSQL 15 has no server-side wait for a replay position)."""
+    deadline = time.monotonic() + STANDBY_TIMEOUT_S
+    pause = 0.002
+    while (app.recorder.max_notification_id() or 0) < head:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+    return True

@@ -472,3 +472,12 @@ class TrialRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement)
             return [row["participant_id"] for row in curs.fetchall()]
+
+
+class StandbyRecorder(TrialRecorder):
+    """The recorder of a hot standby's read-only application (``infra.read_databases``): it
+    reads the replicated events and log, records nothing, and fails at once when the standby
+    does not answer (the read then goes to the primary) instead of retrying for seconds."""
+
+    select_events = TrialRecorder.select_events.__wrapped__
+    max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__

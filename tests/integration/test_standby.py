@@ -3,23 +3,31 @@ standby and one that applies what it receives a second late (``recovery_min_appl
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from api import readside
 from domain.application import TrialApplication
+from domain.vocabulary import Role
 from infra.bootstrap import Service, bootstrap
 from infra.cli import main
 from infra.clusters import Cluster
 from infra.config import Settings
+from infra.read_databases import ReadRouter
 from tests.conftest import TEST_JWT_SECRET
-from tests.integration.stories import AUDITOR, enrol, record_cohort, wait_for_head
+from tests.e2e.conftest import GraphQLClient, RunningServer
+from tests.e2e.documents import CONSENT, consent_input
+from tests.e2e.test_subscriptions import SUMMARY_CHANGED, mutate, subscribed, subscriber
+from tests.integration.stories import AUDITOR, busy, enrol, record_cohort, wait_for_head
 
 pytestmark = pytest.mark.integration
 
@@ -156,6 +164,91 @@ def test_a_push_reads_the_change_a_notify_announced_from_a_delayed_standby(
     assert current == 3
 
 
+def test_a_push_over_a_websocket_carries_the_change_despite_a_delayed_standby(
+    on_delayed: Service,
+) -> None:
+    """A real graphql-transport-ws subscriber of studySummaryChanged, a consent over HTTP: each
+    push, read from a standby a second behind, already counts the new participant."""
+    service = on_delayed
+    server = RunningServer(service)
+    server.start()
+    client = GraphQLClient(server.url, service.jwt_secret)
+    writer = client.as_role(Role.SITE_STAFF, "NJ02", sub="staff-NJ02")
+    before = readside.summary(service, AUDITOR).consented
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        stale, pushed = [], []
+        async with subscriber(server, writer.token) as sub:
+            await sub.subscribe(SUMMARY_CHANGED)
+            await subscribed(server, 1)
+            for number in range(1, 4):
+                await mutate(writer, CONSENT, consent_input(f"NJ02-30{number}", "NJ02"))
+                # The negative control: the standby, read at once, is a second behind.
+                stale.append(readside.summary(service, AUDITOR).consented)
+                pushed.append((await sub.push())["consented"])
+        return stale, pushed
+
+    try:
+        stale, pushed = asyncio.run(scenario())
+    finally:
+        client.http.close()
+        server.stop()
+    expected = [before + number for number in range(1, 4)]
+    assert pushed == expected
+    assert all(count < want for count, want in zip(stale, expected, strict=True))
+
+
+def _on_primary(service: Service) -> Service:
+    """The same service with no standby: every read on the primary, for reference answers."""
+    primary = ReadRouter(service.app, service.read_models.stores, [], 30)
+    return dataclasses.replace(service, reads=primary)
+
+
+def _counted(obj: object, name: str, calls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    method: Callable[..., Any] = getattr(obj, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(name)
+        return method(*args)
+
+    monkeypatch.setattr(obj, name, counted)
+
+
+def test_point_in_time_reads_wait_for_a_delayed_standby_and_answer_as_the_primary(
+    on_delayed: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """participant(asOf/atVersion), studySummary(asOf), safetyLedger(asOf) right after a
+    year's story was written: from the standby's events and log, once it holds them."""
+    service, primary = on_delayed, _on_primary(on_delayed)
+    standby = service.reads.standbys[0]
+    pid = busy(service.app, "NJ02-201").participant_id
+    now = service.app.clock()
+    version = service.app.participant(pid).version  # type: ignore[union-attr]
+    # The negative control: the standby's own answer, read at once, is a second behind.
+    assert standby.app.event_log.version_at(pid, now) != version
+    answered: list[str] = []  # the standby's event-log lookups
+    for name in ("version_at", "position_at"):
+        _counted(standby.app.event_log, name, answered, monkeypatch)
+
+    as_of = readside.participant_at(service, AUDITOR, pid, as_of=now, at_version=None)
+    assert as_of is not None and as_of.version == version
+    assert as_of == readside.participant_at(primary, AUDITOR, pid, as_of=now, at_version=None)
+    at_five = readside.participant_at(service, AUDITOR, pid, as_of=None, at_version=5)
+    assert at_five == readside.participant_at(primary, AUDITOR, pid, as_of=None, at_version=5)
+    assert at_five is not None and at_five.version == 5
+    summary = readside.summary(service, AUDITOR, as_of=now)
+    assert summary == readside.summary(primary, AUDITOR, as_of=now)
+    assert summary.withdrawn >= 1
+    ledger = readside.ledger(service, AUDITOR, now, as_of=now)
+    assert ledger == readside.ledger(primary, AUDITOR, now, as_of=now)
+    assert {entry.event.ae_id for entry in ledger.entries if entry.participant_id == pid} == {
+        "AE-001",
+        "AE-002",
+    }
+    assert answered.count("version_at") == 1  # participant(asOf)
+    assert answered.count("position_at") == 2  # studySummary(asOf), safetyLedger(asOf)
+
+
 def test_a_standby_lagging_past_the_allowed_lag_is_passed_over_until_it_catches_up(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -205,6 +298,8 @@ def test_a_stopped_standby_leaves_writes_untouched_and_reads_answered_by_the_pri
         subjects = _subjects(service, min_position=position)
 
         assert "NJ03-001" in subjects
+        as_of = readside.summary(service, AUDITOR, as_of=service.app.clock())
+        assert as_of == readside.summary(_on_primary(service), AUDITOR, as_of=as_of.as_of)
         assert time.monotonic() - started < 10  # TRIAL_DATABASE_TIMEOUT's default
         service.reads.check()
         [shown] = service.reads.status({})

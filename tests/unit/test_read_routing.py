@@ -1,14 +1,18 @@
 """Where a read of a read model goes, given what the last checks found of each standby: the
 first standby up and within the allowed lag, else the primary; a standby that fails a read is
-set aside and the primary answers. (The standbys themselves: tests/integration/test_standby.py.)"""
+set aside and the primary answers. A point-in-time read goes to that standby only once it holds
+the events the primary had recorded when the read began. (The standbys themselves:
+tests/integration/test_standby.py.)"""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, cast
 
 import psycopg
 import pytest
 
+from infra import read_databases
 from infra.read_databases import ReadDatabase, ReadRouter
 from projections.store import ReadModelStore
 
@@ -25,14 +29,30 @@ class Store:
         return self.name
 
 
-def _standby(name: str, *, up: bool = True, lag_s: float = 0.0, fails: bool = False) -> Any:
+class App:
+    """A database's application, as a point-in-time read sees it: its events' head, and its
+    name (or a failure) for the read."""
+
+    def __init__(self, name: str, head: int = 0, fails: bool = False) -> None:
+        self.name, self.fails = name, fails
+        self.recorder = SimpleNamespace(max_notification_id=lambda: self.check() or head)
+
+    def check(self) -> None:
+        if self.fails:
+            raise psycopg.OperationalError("the server closed the connection")
+
+
+def _standby(
+    name: str, *, up: bool = True, lag_s: float = 0.0, fails: bool = False, head: int = 0
+) -> Any:
     stores = cast(dict[str, ReadModelStore], {"participant_status": Store(name, fails)})
-    return ReadDatabase(name, stores, up=up, in_recovery=True, lag_s=lag_s)
+    app = cast(Any, App(name, head, fails))
+    return ReadDatabase(name, app, stores, up=up, in_recovery=True, lag_s=lag_s)
 
 
 def _router(*standbys: ReadDatabase, max_lag_s: float = 5.0) -> ReadRouter:
     primary = cast(dict[str, ReadModelStore], {"participant_status": Store("primary")})
-    return ReadRouter(primary, standbys, max_lag_s)
+    return ReadRouter(cast(Any, App("primary", head=10)), primary, standbys, max_lag_s)
 
 
 def _read(router: ReadRouter) -> str:
@@ -63,3 +83,32 @@ def test_a_standby_that_fails_a_read_is_set_aside_and_the_primary_answers() -> N
     assert _read(router) == "primary"
     assert failing.up is False and "closed the connection" in (failing.error or "")
     assert _read(router) == "primary"  # until a check finds it fit again
+
+
+def _replay(router: ReadRouter, head: int) -> str:
+    return router.replay(head, lambda app, stores: cast(Any, app).name)
+
+
+def test_a_point_in_time_read_goes_to_a_fit_standby_that_holds_the_primarys_head() -> None:
+    router = _router(_standby("behind", lag_s=6.0, head=10), _standby("fit", head=12))
+
+    assert _replay(router, 10) == "fit"
+
+
+def test_a_point_in_time_read_goes_to_the_primary_when_the_standby_does_not_reach_the_head(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(read_databases, "STANDBY_TIMEOUT_S", 0.05)
+    standby = _standby("short", head=9)
+    router = _router(standby)
+
+    assert _replay(router, 10) == "primary"
+    assert standby.up is True  # lagging, not failing: the checks decide whether it is fit
+
+
+def test_a_standby_that_fails_a_point_in_time_read_is_set_aside() -> None:
+    failing = _standby("failing", fails=True, head=10)
+    router = _router(failing)
+
+    assert _replay(router, 10) == "primary"
+    assert failing.up is False and "closed the connection" in (failing.error or "")
