@@ -51,10 +51,9 @@ def _read(
 
 
 def _replay(service: Service, read: Callable[[TrialApplication, Stores], T]) -> T:
-    """``read`` of the events and their log on the database the read goes to, once it holds
-    every event the primary has recorded now: a standby answers as the primary would."""
-    head = service.app.recorder.max_notification_id() or 0
-    return service.reads.replay(head, read)
+    """``read`` of the events and their log on the database the read goes to: a standby
+    answers as the primary would (``ReadRouter.replay``)."""
+    return service.reads.replay(read)
 
 
 def _sites(principal: Principal) -> list[str] | None:

@@ -194,12 +194,13 @@ class ReadRouter:
             log.warning("read database %s set aside: %s", standby.name, error)
             return read(self.primary[name])
 
-    def replay(self, head: int, read: Callable[[TrialApplication, Stores], T]) -> T:
+    def replay(self, read: Callable[[TrialApplication, Stores], T]) -> T:
         """``read`` of the events, their log and the read models, on a fit standby once it
-        holds the events up to position ``head`` (the primary's when the read began; waited
-        for STANDBY_TIMEOUT_S at most), else on the primary."""
+        holds every event the primary holds now (waited for STANDBY_TIMEOUT_S at most), so
+        that it answers as the primary would; else on the primary."""
         standby = self._standby()
         if standby is not None:
+            head = self.primary_app.recorder.max_notification_id() or 0
             try:
                 if _holds(standby.app, head):
                     return read(standby.app, standby.stores)

@@ -86,7 +86,9 @@ def test_a_standby_that_fails_a_read_is_set_aside_and_the_primary_answers() -> N
 
 
 def _replay(router: ReadRouter, head: int) -> str:
-    return router.replay(head, lambda app, stores: cast(Any, app).name)
+    """A point-in-time read begun when the primary's head is ``head``."""
+    router.primary_app = cast(Any, App("primary", head=head))
+    return router.replay(lambda app, stores: cast(Any, app).name)
 
 
 def test_a_point_in_time_read_goes_to_a_fit_standby_that_holds_the_primarys_head() -> None:
@@ -112,3 +114,10 @@ def test_a_standby_that_fails_a_point_in_time_read_is_set_aside() -> None:
 
     assert _replay(router, 10) == "primary"
     assert failing.up is False and "closed the connection" in (failing.error or "")
+
+
+def test_without_a_fit_standby_a_point_in_time_read_does_not_ask_the_primary_for_its_head() -> None:
+    router = _router(_standby("down", up=False))
+    router.primary_app = cast(Any, App("primary", fails=True))  # its head would raise
+
+    assert router.replay(lambda app, stores: cast(Any, app).name) == "primary"
