@@ -3,17 +3,18 @@ separated) names them; commands, the read-access log and LISTEN stay on the prim
 
 A read of a read model, or a point-in-time read of the events and their log, goes to the first
 standby that is up, in recovery or promoted, and no further behind than TRIAL_READ_MAX_LAG_S;
-else to the primary. A thread checks every standby
-each CHECK_EVERY_S (one query each), so that no request waits for a check; a standby that fails
-a read is set aside until a check finds it fit again, and the read is answered by the primary.
-A standby's pool waits STANDBY_TIMEOUT_S at most for a connection.
+else to the primary. A thread checks every standby each CHECK_EVERY_S (one query each), so that
+no request waits for a check; a standby that fails a read, or has no connection for it within
+STANDBY_TIMEOUT_S, is set aside until a check finds it fit again, and the primary answers.
 
 The read models' tracking tables are replicated with their documents, in the same
 transactions: a standby's tracking position says exactly which events its documents hold, so
 ``minPosition`` is waited for on the standby itself. A point-in-time read (``asOf``,
 ``atVersion``) first waits, STANDBY_TIMEOUT_S at most, until the standby holds every event the
 primary had recorded when the read began, and is then answered from the standby's events and
-log exactly as the primary would have answered it; past the wait, by the primary.
+log as the primary would have answered it then (or a moment later, when the standby had more
+already); past the wait, by the primary. A standby lagging more than STANDBY_TIMEOUT_S, or
+whose last such wait ran out since it was last checked, is not waited for.
 
 The lag in seconds is 0 when the standby has replayed all it received, else the time since the
 last transaction it replayed committed: after the primary was idle, that overstates the lag of
@@ -35,7 +36,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from domain.application import TrialApplication
 from infra.database import eventsourcing_env
-from infra.resilience import TIMEOUT_KEY
+from infra.resilience import TIMEOUT_KEY, DatabaseUnavailable, Deadline, run_within
 from projections.store import ReadModelStore
 
 log = logging.getLogger("trial.read_databases")
@@ -43,6 +44,8 @@ log = logging.getLogger("trial.read_databases")
 T = TypeVar("T")
 CHECK_EVERY_S = 1.0
 STANDBY_TIMEOUT_S = 2  # seconds
+# What a standby that stopped or cannot be reached raises: its reads go to the primary.
+STANDBY_ERRORS = (DatabaseError, PersistenceError, DatabaseUnavailable)
 APPLICATION = TrialApplication.name  # the tracking rows' application
 LAG_QUERY = (
     "SELECT pg_is_in_recovery() AS in_recovery, CASE"
@@ -78,6 +81,7 @@ class ReadDatabase:
     lag_s: float | None = None
     positions: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    behind: bool = False  # a point-in-time read's wait ran out since the last check
 
     def check(self) -> None:
         """Ask the standby whether it is in recovery, how far behind, and its positions."""
@@ -90,10 +94,10 @@ class ReadDatabase:
             assert row is not None
             self.in_recovery, self.lag_s = bool(row["in_recovery"]), float(row["lag_s"] or 0)
             self.positions = {name: s.position(APPLICATION) for name, s in self.stores.items()}
-        except (DatabaseError, PersistenceError) as error:
+        except STANDBY_ERRORS as error:
             self.up, self.error = False, f"{type(error).__name__}: {error}".strip()
             return
-        self.up, self.error = True, None
+        self.up, self.error, self.behind = True, None, False
 
     def set_aside(self, error: BaseException) -> None:
         self.up, self.error = False, f"{type(error).__name__}: {error}".strip()
@@ -173,9 +177,20 @@ class ReadRouter:
     def fit(self, standby: ReadDatabase) -> bool:
         return standby.up and (standby.lag_s or 0.0) <= self.max_lag_s
 
-    def _standby(self) -> ReadDatabase | None:
-        """The standby reads go to now: the first fit one, if any."""
-        return next((standby for standby in self.standbys if self.fit(standby)), None)
+    def _standby(self, replaying: bool = False) -> ReadDatabase | None:
+        """The standby reads go to now: the first fit one, if any; for a point-in-time read,
+        one that can be waited for."""
+        return next(
+            (
+                standby
+                for standby in self.standbys
+                if self.fit(standby)
+                and not (
+                    replaying and (standby.behind or (standby.lag_s or 0.0) > STANDBY_TIMEOUT_S)
+                )
+            ),
+            None,
+        )
 
     def store(self, name: str) -> ReadModelStore:
         """The store a read of ``name`` goes to now."""
@@ -185,29 +200,31 @@ class ReadRouter:
     def read(self, name: str, read: Callable[[ReadModelStore], T]) -> T:
         """``read`` on the store of ``name`` chosen now; on the primary if a standby fails it."""
         standby = self._standby()
-        if standby is None:
-            return read(self.primary[name])
-        try:
-            return read(standby.stores[name])
-        except (DatabaseError, PersistenceError) as error:
-            standby.set_aside(error)
-            log.warning("read database %s set aside: %s", standby.name, error)
-            return read(self.primary[name])
+        if standby is not None:
+            try:
+                return run_within(_standby_deadline(), read, standby.stores[name])
+            except STANDBY_ERRORS as error:
+                self._set_aside(standby, error)
+        return read(self.primary[name])
 
     def replay(self, read: Callable[[TrialApplication, Stores], T]) -> T:
         """``read`` of the events, their log and the read models, on a fit standby once it
         holds every event the primary holds now (waited for STANDBY_TIMEOUT_S at most), so
         that it answers as the primary would; else on the primary."""
-        standby = self._standby()
+        standby = self._standby(replaying=True)
         if standby is not None:
             head = self.primary_app.recorder.max_notification_id() or 0
             try:
-                if _holds(standby.app, head):
-                    return read(standby.app, standby.stores)
-            except (DatabaseError, PersistenceError) as error:
-                standby.set_aside(error)
-                log.warning("read database %s set aside: %s", standby.name, error)
+                if run_within(_standby_deadline(), _holds, standby.app, head):
+                    return run_within(_standby_deadline(), read, standby.app, standby.stores)
+                standby.behind = True
+            except STANDBY_ERRORS as error:
+                self._set_aside(standby, error)
         return read(self.primary_app, self.primary)
+
+    def _set_aside(self, standby: ReadDatabase, error: BaseException) -> None:
+        standby.set_aside(error)
+        log.warning("read database %s set aside: %s", standby.name, error)
 
     def status(self, head_positions: Mapping[str, int]) -> list[dict[str, Any]]:
         """Each standby as /health shows it, as last checked (within CHECK_EVERY_S): up, in
@@ -238,6 +255,12 @@ class ReadRouter:
             self._watcher.join()
         for standby in self.standbys:
             standby.app.close()
+
+
+def _standby_deadline() -> Deadline:
+    """A standby's own bound on waits for a connection (not the request's: past it the
+    primary still answers within the request's)."""
+    return Deadline.from_now(STANDBY_TIMEOUT_S)
 
 
 def _holds(app: TrialApplication, head: int) -> bool:

@@ -10,19 +10,23 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from api import readside
 from domain.application import TrialApplication
 from domain.vocabulary import Role
+from infra import read_databases
 from infra.bootstrap import Service, bootstrap
 from infra.cli import main
 from infra.clusters import Cluster
 from infra.config import Settings
 from infra.read_databases import ReadRouter
+from infra.resilience import Deadline, run_within
 from tests.conftest import TEST_JWT_SECRET
 from tests.e2e.conftest import GraphQLClient, RunningServer
 from tests.e2e.documents import CONSENT, consent_input
@@ -217,36 +221,56 @@ def _counted(obj: object, name: str, calls: list[str], monkeypatch: pytest.Monke
 def test_point_in_time_reads_wait_for_a_delayed_standby_and_answer_as_the_primary(
     on_delayed: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """participant(asOf/atVersion), studySummary(asOf), safetyLedger(asOf) right after a
-    year's story was written: from the standby's events and log, once it holds them."""
+    """participant(asOf/atVersion), studySummary(asOf), safetyLedger(asOf), each right after a
+    write: from the standby's events and log, once it holds them, as the primary answers."""
+    monkeypatch.setattr(read_databases, "STANDBY_TIMEOUT_S", 10)  # a busy machine's margin
     service, primary = on_delayed, _on_primary(on_delayed)
     standby = service.reads.standbys[0]
-    pid = busy(service.app, "NJ02-201").participant_id
-    now = service.app.clock()
-    version = service.app.participant(pid).version  # type: ignore[union-attr]
-    # The negative control: the standby's own answer, read at once, is a second behind.
-    assert standby.app.event_log.version_at(pid, now) != version
     answered: list[str] = []  # the standby's event-log lookups
+
+    def written(subject: str, until: str | None = None) -> tuple[UUID, datetime]:
+        """A participant written just now, and the instant after it; the negative control:
+        the standby's own event log, read at once, does not hold its last event yet."""
+        if until is None:
+            pid = busy(service.app, subject).participant_id
+        else:
+            pid = enrol(service.app, subject, until=until)
+        now = service.app.clock()
+        behind = len(answered)
+        assert standby.app.event_log.version_at(pid, now) != service.app.event_log.version_at(
+            pid, now
+        )
+        del answered[behind:]
+        return pid, now
+
     for name in ("version_at", "position_at"):
         _counted(standby.app.event_log, name, answered, monkeypatch)
 
+    pid, now = written("NJ02-201")
+    version = service.app.event_log.version_at(pid, now)
     as_of = readside.participant_at(service, AUDITOR, pid, as_of=now, at_version=None)
-    assert as_of is not None and as_of.version == version
+    assert as_of is not None and as_of.version == version == 16
     assert as_of == readside.participant_at(primary, AUDITOR, pid, as_of=now, at_version=None)
-    at_five = readside.participant_at(service, AUDITOR, pid, as_of=None, at_version=5)
-    assert at_five == readside.participant_at(primary, AUDITOR, pid, as_of=None, at_version=5)
-    assert at_five is not None and at_five.version == 5
+
+    pid, _ = written("NJ02-202", until="INFUSED")
+    at_two = readside.participant_at(service, AUDITOR, pid, as_of=None, at_version=2)
+    assert at_two is not None and at_two.version == 2 and at_two.status.name == "ELIGIBLE"
+    assert at_two == readside.participant_at(primary, AUDITOR, pid, as_of=None, at_version=2)
+
+    _, now = written("NJ02-203", until="CONSENTED")
     summary = readside.summary(service, AUDITOR, as_of=now)
     assert summary == readside.summary(primary, AUDITOR, as_of=now)
-    assert summary.withdrawn >= 1
+    current = readside.summary(primary, AUDITOR, min_position=_position(service.app))
+    assert summary.consented == current.consented  # NJ02-203 counted
+
+    pid, now = written("NJ02-204")
     ledger = readside.ledger(service, AUDITOR, now, as_of=now)
     assert ledger == readside.ledger(primary, AUDITOR, now, as_of=now)
     assert {entry.event.ae_id for entry in ledger.entries if entry.participant_id == pid} == {
         "AE-001",
         "AE-002",
     }
-    assert answered.count("version_at") == 1  # participant(asOf)
-    assert answered.count("position_at") == 2  # studySummary(asOf), safetyLedger(asOf)
+    assert answered == ["version_at", "position_at", "position_at"]  # all but atVersion's
 
 
 def test_a_standby_lagging_past_the_allowed_lag_is_passed_over_until_it_catches_up(
@@ -294,12 +318,14 @@ def test_a_stopped_standby_leaves_writes_untouched_and_reads_answered_by_the_pri
         started = time.monotonic()
         enrol(service.app, "NJ03-001", until="CONSENTED")
         position = _position(service.app)
+        # A point-in-time read first, within a request's deadline as the API runs it.
+        now = service.app.clock()
+        as_of = run_within(Deadline.from_now(), readside.summary, service, AUDITOR, as_of=now)
+        assert as_of == readside.summary(_on_primary(service), AUDITOR, as_of=now)
 
         subjects = _subjects(service, min_position=position)
 
         assert "NJ03-001" in subjects
-        as_of = readside.summary(service, AUDITOR, as_of=service.app.clock())
-        assert as_of == readside.summary(_on_primary(service), AUDITOR, as_of=as_of.as_of)
         assert time.monotonic() - started < 10  # TRIAL_DATABASE_TIMEOUT's default
         service.reads.check()
         [shown] = service.reads.status({})

@@ -13,19 +13,23 @@ import psycopg
 import pytest
 
 from infra import read_databases
-from infra.read_databases import ReadDatabase, ReadRouter
+from infra.read_databases import STANDBY_TIMEOUT_S, ReadDatabase, ReadRouter
+from infra.resilience import DatabaseUnavailable, current_deadline
 from projections.store import ReadModelStore
+
+LOST = psycopg.OperationalError("the server closed the connection")
+NO_CONNECTION = DatabaseUnavailable(2)  # the pool had none for the read within its bound
 
 
 class Store:
     """A read model's store that answers with its own name, or fails."""
 
-    def __init__(self, name: str, fails: bool = False) -> None:
+    def __init__(self, name: str, fails: Exception | None = None) -> None:
         self.name, self.fails = name, fails
 
     def documents(self) -> str:
         if self.fails:
-            raise psycopg.OperationalError("the server closed the connection")
+            raise self.fails
         return self.name
 
 
@@ -33,17 +37,22 @@ class App:
     """A database's application, as a point-in-time read sees it: its events' head, and its
     name (or a failure) for the read."""
 
-    def __init__(self, name: str, head: int = 0, fails: bool = False) -> None:
+    def __init__(self, name: str, head: int = 0, fails: Exception | None = None) -> None:
         self.name, self.fails = name, fails
         self.recorder = SimpleNamespace(max_notification_id=lambda: self.check() or head)
 
     def check(self) -> None:
         if self.fails:
-            raise psycopg.OperationalError("the server closed the connection")
+            raise self.fails
 
 
 def _standby(
-    name: str, *, up: bool = True, lag_s: float = 0.0, fails: bool = False, head: int = 0
+    name: str,
+    *,
+    up: bool = True,
+    lag_s: float = 0.0,
+    fails: Exception | None = None,
+    head: int = 0,
 ) -> Any:
     stores = cast(dict[str, ReadModelStore], {"participant_status": Store(name, fails)})
     app = cast(Any, App(name, head, fails))
@@ -76,13 +85,25 @@ def test_a_standby_further_behind_than_allowed_is_passed_over(lag_s: float) -> N
     assert _read(_router(_standby("behind", lag_s=lag_s))) == "primary"
 
 
-def test_a_standby_that_fails_a_read_is_set_aside_and_the_primary_answers() -> None:
-    failing = _standby("failing", fails=True)
+@pytest.mark.parametrize("error", [LOST, NO_CONNECTION])
+def test_a_standby_that_fails_a_read_is_set_aside_and_the_primary_answers(
+    error: Exception,
+) -> None:
+    failing = _standby("failing", fails=error)
     router = _router(failing)
 
     assert _read(router) == "primary"
-    assert failing.up is False and "closed the connection" in (failing.error or "")
+    assert failing.up is False and str(error) in (failing.error or "")
     assert _read(router) == "primary"  # until a check finds it fit again
+
+
+def test_a_standby_read_waits_for_connections_within_the_standbys_own_bound() -> None:
+    router = _router(_standby("fit"))
+
+    bound = router.read("participant_status", lambda store: current_deadline())
+
+    assert bound is not None and bound.seconds == STANDBY_TIMEOUT_S
+    assert current_deadline() is None  # the caller's bound is restored
 
 
 def _replay(router: ReadRouter, head: int) -> str:
@@ -108,12 +129,36 @@ def test_a_point_in_time_read_goes_to_the_primary_when_the_standby_does_not_reac
     assert standby.up is True  # lagging, not failing: the checks decide whether it is fit
 
 
-def test_a_standby_that_fails_a_point_in_time_read_is_set_aside() -> None:
-    failing = _standby("failing", fails=True, head=10)
+@pytest.mark.parametrize("error", [LOST, NO_CONNECTION])
+def test_a_standby_that_fails_a_point_in_time_read_is_set_aside(error: Exception) -> None:
+    failing = _standby("failing", fails=error, head=10)
     router = _router(failing)
 
     assert _replay(router, 10) == "primary"
-    assert failing.up is False and "closed the connection" in (failing.error or "")
+    assert failing.up is False and str(error) in (failing.error or "")
+
+
+def test_a_standby_lagging_more_than_its_wait_is_not_waited_for_by_a_point_in_time_read() -> None:
+    lagging = _standby("lagging", lag_s=STANDBY_TIMEOUT_S + 1, head=10)
+    router = _router(lagging)
+
+    assert _read(router) == "lagging"  # within TRIAL_READ_MAX_LAG_S: its read models serve
+    assert _replay(router, 10) == "primary"
+
+
+def test_after_a_wait_ran_out_point_in_time_reads_go_to_the_primary_until_the_next_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(read_databases, "STANDBY_TIMEOUT_S", 0.05)
+    short = _standby("short", head=9)
+    router = _router(short)
+    assert _replay(router, 10) == "primary"
+    monkeypatch.setattr(read_databases, "_holds", lambda app, head: pytest.fail("waited again"))
+
+    assert _replay(router, 10) == "primary"
+    short.behind = False  # what a check that finds it up does
+    monkeypatch.undo()
+    assert _replay(router, 9) == "short"
 
 
 def test_without_a_fit_standby_a_point_in_time_read_does_not_ask_the_primary_for_its_head() -> None:
