@@ -202,6 +202,40 @@ def test_a_push_over_a_websocket_carries_the_change_despite_a_delayed_standby(
     assert all(count < want for count, want in zip(stale, expected, strict=True))
 
 
+def test_as_of_queries_over_http_answer_from_a_delayed_standby_right_after_a_write(
+    on_delayed: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """studySummary(asOf) and participant(asOf) over HTTP, as a sponsor system sends them,
+    right after a consent: the API's resolvers (within their deadlines) read the standby's
+    event log once it holds the consent."""
+    monkeypatch.setattr(read_databases, "STANDBY_TIMEOUT_S", 10)  # a busy machine's margin
+    service = on_delayed
+    answered: list[str] = []
+    _counted(service.reads.standbys[0].app.event_log, "position_at", answered, monkeypatch)
+    _counted(service.reads.standbys[0].app.event_log, "version_at", answered, monkeypatch)
+    server = RunningServer(service)
+    server.start()
+    client = GraphQLClient(server.url, service.jwt_secret)
+    writer = client.as_role(Role.SITE_STAFF, "NJ02", sub="staff-NJ02")
+    auditor = client.as_role(Role.AUDITOR, None, sub="auditor-1")
+    query = """query($id: ID!, $asOf: DateTime!) {
+      studySummary(asOf: $asOf) { consented }
+      participant(id: $id, asOf: $asOf) { subjectId version }
+    }"""
+    try:
+        before = auditor.data("{ studySummary { consented } }")["studySummary"]["consented"]
+        consent = consent_input("NJ02-401", "NJ02")
+        pid = writer.data(CONSENT, {"input": consent})["consent"]["participantId"]
+        now = service.app.clock().isoformat()
+        data = auditor.data(query, {"id": pid, "asOf": now})
+    finally:
+        client.http.close()
+        server.stop()
+    assert data["studySummary"]["consented"] == before + 1
+    assert data["participant"] == {"subjectId": "NJ02-401", "version": 1}
+    assert sorted(answered) == ["position_at", "version_at"]
+
+
 def _on_primary(service: Service) -> Service:
     """The same service with no standby: every read on the primary, for reference answers."""
     primary = ReadRouter(service.app, service.read_models.stores, [], 30)
