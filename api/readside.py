@@ -14,12 +14,10 @@ from typing import TypeVar
 from uuid import UUID
 
 from api.auth import Principal
-from domain.application import TrialApplication
 from domain.participant import Participant
 from domain.views import ParticipantView, participant_view
 from domain.vocabulary import ParticipantStatus
 from infra.bootstrap import Service
-from infra.read_databases import Stores
 from projections import participant_status, safety_ledger, study_summary
 from projections.store import ReadModelStore
 
@@ -48,12 +46,6 @@ def _read(
         return read(store)
 
     return service.reads.read(projection, waited)
-
-
-def _replay(service: Service, read: Callable[[TrialApplication, Stores], T]) -> T:
-    """``read`` of the events and their log on the database the read goes to: a standby
-    answers as the primary would (``ReadRouter.replay``)."""
-    return service.reads.replay(read)
 
 
 def _sites(principal: Principal) -> list[str] | None:
@@ -95,8 +87,8 @@ def participant_at(
     at_version: int | None,
 ) -> ParticipantView | None:
     """The participant after ``at_version`` events, or as recorded at ``as_of``."""
-    participant: Participant | None = _replay(
-        service, lambda app, _: app.participant(pid, at_version=at_version, as_of=as_of)
+    participant: Participant | None = service.reads.replay(
+        lambda app, _: app.participant(pid, at_version=at_version, as_of=as_of)
     )
     if participant is None:
         return None
@@ -138,8 +130,7 @@ def summary(
     name = study_summary.StudySummaryProjection.name
     if as_of is not None:
         when = as_of
-        rows = _replay(
-            service,
+        rows = service.reads.replay(
             lambda app, stores: study_summary.rows_until(
                 app, stores[name], app.event_log.position_at(when), principal.can_read
             ),
@@ -164,8 +155,7 @@ def ledger(
 ) -> safety_ledger.SafetyLedgerView:
     if as_of is not None:
         when = as_of
-        rows = _replay(
-            service,
+        rows = service.reads.replay(
             lambda app, _: safety_ledger.rows_until(
                 app, app.event_log.position_at(when), principal.can_read
             ),

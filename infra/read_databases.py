@@ -75,7 +75,6 @@ class ReadDatabase:
     name: str
     app: TrialApplication
     stores: Stores
-    checked_at: float = float("-inf")
     up: bool = False
     in_recovery: bool | None = None
     lag_s: float | None = None
@@ -86,7 +85,6 @@ class ReadDatabase:
     def check(self) -> None:
         """Ask the standby whether it is in recovery, how far behind, and its positions."""
         store = next(iter(self.stores.values()))
-        self.checked_at = time.monotonic()
         try:
             with store.datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(LAG_QUERY)
@@ -101,7 +99,6 @@ class ReadDatabase:
 
     def set_aside(self, error: BaseException) -> None:
         self.up, self.error = False, f"{type(error).__name__}: {error}".strip()
-        self.checked_at = time.monotonic()
 
 
 class ReadRouter:
@@ -180,17 +177,13 @@ class ReadRouter:
     def _standby(self, replaying: bool = False) -> ReadDatabase | None:
         """The standby reads go to now: the first fit one, if any; for a point-in-time read,
         one that can be waited for."""
-        return next(
-            (
-                standby
-                for standby in self.standbys
-                if self.fit(standby)
-                and not (
-                    replaying and (standby.behind or (standby.lag_s or 0.0) > STANDBY_TIMEOUT_S)
-                )
-            ),
-            None,
-        )
+        for standby in self.standbys:
+            if not self.fit(standby):
+                continue
+            if replaying and (standby.behind or (standby.lag_s or 0.0) > STANDBY_TIMEOUT_S):
+                continue
+            return standby
+        return None
 
     def store(self, name: str) -> ReadModelStore:
         """The store a read of ``name`` goes to now."""
